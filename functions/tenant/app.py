@@ -1,0 +1,20 @@
+"""The tenant function: tenants, members, and their Kubernetes namespaces."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from idp.http import build_resolver
+from idp.observability import logger
+from idp.tenants.views import router
+
+app = build_resolver(
+    [router], title="IDP tenants", description="Tenants, members, namespaces per environment"
+)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,1 @@
+"""The IDP shared layer: domain logic, data access and clients used by every function."""

@@ -1,0 +1,1 @@
+"""Authentication (platform JWTs, the authorizer) and authorization (one role table)."""

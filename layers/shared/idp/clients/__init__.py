@@ -1,0 +1,1 @@
+"""Adapters around third-party clients; the only modules that import them."""

@@ -1,0 +1,124 @@
+"""The one configuration loader.
+
+Settings come from environment variables, optionally from a YAML file named by
+`IDP_CONFIG_FILE` (environment wins), and secrets from AWS Secrets Manager when a
+`*_secret_id` is configured (fetched through Powertools Parameters and cached).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+__all__ = ["Settings", "get_settings", "read_secret", "reset_settings"]
+
+KubernetesMode = Literal["kubeconfig", "incluster", "eks"]
+
+
+class _YamlFileSource(PydanticBaseSettingsSource):
+    """Reads the optional YAML file; keys are the settings' field names."""
+
+    def __init__(self, settings_cls: type[BaseSettings]) -> None:
+        super().__init__(settings_cls)
+        path = os.environ.get("IDP_CONFIG_FILE")
+        self._data: dict[str, Any] = {}
+        if path:
+            import yaml
+
+            loaded = yaml.safe_load(Path(path).read_text()) or {}
+            if not isinstance(loaded, dict):
+                raise ValueError(f"{path}: expected a mapping of setting names to values")
+            self._data = {str(k).lower(): v for k, v in loaded.items()}
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return {k: v for k, v in self._data.items() if k in self.settings_cls.model_fields}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
+
+    # Database: postgresql://user:pass@host:port/db, or ...?host=/socket/dir for a Unix socket.
+    database_url: SecretStr | None = None
+    database_secret_id: str | None = Field(
+        default=None, description="Secrets Manager id holding the database URL (overrides database_url)"
+    )
+    database_schema: str | None = Field(default=None, description="search_path for every connection")
+
+    # Kubernetes: a kubeconfig file, in-cluster config, or EKS with an STS-presigned token.
+    kubernetes_mode: KubernetesMode = "kubeconfig"
+    kubeconfig: str | None = None
+    kube_context: str | None = None
+    eks_cluster_name: str | None = None
+    eks_endpoint: str | None = None
+    eks_ca_data: str | None = None
+    kubernetes_timeout_seconds: float = 10.0
+
+    # Platform JWTs (the auth issue replaces the static key with rotated Secrets Manager keys).
+    jwt_algorithm: Literal["HS256", "RS256"] = "HS256"
+    jwt_secret: SecretStr | None = None
+    jwt_secret_id: str | None = None
+    jwt_public_key: str | None = None
+    jwt_issuer: str = "idp"
+    jwt_audience: str = "idp-api"
+    jwt_leeway_seconds: int = 30
+
+    # Tenants
+    default_environments: list[str] = ["dev", "staging", "prod"]
+    platform_admins: list[str] = Field(
+        default_factory=list, description="user ids with the platform admin role"
+    )
+
+    # Observability
+    log_level: str = "INFO"
+    service_name: str = "idp"
+    enable_tracer: bool = False
+    enable_swagger: bool = False
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _YamlFileSource(settings_cls))
+
+    def resolved_database_url(self) -> str:
+        if self.database_secret_id:
+            return read_secret(self.database_secret_id)
+        if self.database_url is None:
+            raise RuntimeError("DATABASE_URL (or DATABASE_SECRET_ID) is not configured")
+        return self.database_url.get_secret_value()
+
+    def resolved_jwt_secret(self) -> str | None:
+        if self.jwt_secret_id:
+            return read_secret(self.jwt_secret_id)
+        return self.jwt_secret.get_secret_value() if self.jwt_secret else None
+
+
+@functools.cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings() -> None:
+    """Forget cached settings (tests and the local runner change the environment)."""
+    get_settings.cache_clear()
+
+
+def read_secret(secret_id: str) -> str:
+    """A Secrets Manager value, cached by Powertools for five minutes."""
+    from aws_lambda_powertools.utilities import parameters
+
+    value = parameters.get_secret(secret_id, max_age=300)
+    return value if isinstance(value, str) else value.decode()

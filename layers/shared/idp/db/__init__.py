@@ -1,0 +1,15 @@
+"""The one DB access layer: pg8000 connections, transactions and versioned migrations."""
+
+from idp.db.connection import Database, connect, get_database, parse_database_url, reset_database
+from idp.db.migrate import applied_versions, apply_migrations, default_migrations_dir
+
+__all__ = [
+    "Database",
+    "applied_versions",
+    "apply_migrations",
+    "connect",
+    "default_migrations_dir",
+    "get_database",
+    "parse_database_url",
+    "reset_database",
+]

@@ -1,0 +1,172 @@
+"""pg8000 connections: opened once per Lambda container, reused across warm invocations.
+
+Services never commit; the edge (handler, CLI, flow) owns each transaction through
+`Database.transaction()`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import threading
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+if TYPE_CHECKING:
+    import pg8000.native
+
+__all__ = ["Database", "connect", "get_database", "parse_database_url", "reset_database"]
+
+_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def parse_database_url(url: str) -> dict[str, Any]:
+    """pg8000 connect arguments from a URL.
+
+    `postgresql://user:pass@host:port/db` for TCP; `postgresql://user@/db?host=/dir` (a
+    directory, as libpq and pgserver write it) or `?unix_sock=/dir/.s.PGSQL.5432` for a socket.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgresql", "postgres", "postgresql+pg8000"):
+        raise ValueError("database URL must start with postgresql://")
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    args: dict[str, Any] = {
+        "user": unquote(parts.username or "postgres"),
+        "database": unquote(parts.path.lstrip("/")) or "postgres",
+    }
+    if parts.password:
+        args["password"] = unquote(parts.password)
+    socket_dir = query.get("host", "")
+    if query.get("unix_sock"):
+        args["unix_sock"] = query["unix_sock"]
+    elif socket_dir.startswith("/"):
+        args["unix_sock"] = f"{socket_dir.rstrip('/')}/.s.PGSQL.{parts.port or 5432}"
+    else:
+        args["host"] = parts.hostname or socket_dir or "localhost"
+        args["port"] = parts.port or 5432
+    if query.get("sslmode") in ("require", "verify-ca", "verify-full"):
+        import ssl
+
+        context = ssl.create_default_context()
+        if query["sslmode"] == "require":
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        args["ssl_context"] = context
+    return args
+
+
+def connect(url: str, *, schema: str | None = None) -> pg8000.native.Connection:
+    import pg8000.native
+
+    conn = pg8000.native.Connection(application_name="idp", timeout=30, **parse_database_url(url))
+    if schema:
+        if not _SCHEMA_NAME.match(schema):
+            raise ValueError(f"invalid schema name {schema!r}")
+        conn.run(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        conn.run(f"SET search_path TO {schema}")
+    return conn
+
+
+class Database:
+    """A lazily opened, reconnecting connection with explicit transactions.
+
+    pg8000.native runs every statement in autocommit unless a transaction is open, so
+    `transaction()` issues BEGIN/COMMIT/ROLLBACK itself.
+    """
+
+    def __init__(self, url: str, *, schema: str | None = None) -> None:
+        self._url = url
+        self._schema = schema
+        self._conn: pg8000.native.Connection | None = None
+        self._lock = threading.RLock()
+        self._depth = 0
+
+    @property
+    def connection(self) -> pg8000.native.Connection:
+        if self._conn is None:
+            self._conn = connect(self._url, schema=self._schema)
+        return self._conn
+
+    def _drop(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                self._conn.close()
+        self._conn = None
+
+    def close(self) -> None:
+        with self._lock:
+            self._drop()
+
+    def run(self, sql: str, **params: Any) -> list[list[Any]]:
+        """Runs one statement; outside a transaction a broken connection is reopened once."""
+        import pg8000.exceptions
+
+        with self._lock:
+            try:
+                return self.connection.run(sql, **params) or []
+            except (pg8000.exceptions.InterfaceError, OSError):
+                if self._depth:
+                    raise
+                self._drop()
+                return self.connection.run(sql, **params) or []
+
+    def rows(self, sql: str, **params: Any) -> list[dict[str, Any]]:
+        """Rows as dicts keyed by column name."""
+        with self._lock:
+            result = self.run(sql, **params)
+            columns: Sequence[dict[str, Any]] = self.connection.columns or []
+            names = [c["name"] for c in columns]
+            return [dict(zip(names, row, strict=True)) for row in result]
+
+    def row(self, sql: str, **params: Any) -> dict[str, Any] | None:
+        found = self.rows(sql, **params)
+        return found[0] if found else None
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Database]:
+        """BEGIN … COMMIT, rolled back on any exception; nested calls join the outer one."""
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield self
+                finally:
+                    self._depth -= 1
+                return
+            self.run("BEGIN")
+            self._depth = 1
+            try:
+                yield self
+            except BaseException:
+                self._depth = 0
+                with contextlib.suppress(Exception):
+                    self.connection.run("ROLLBACK")
+                raise
+            else:
+                self._depth = 0
+                self.connection.run("COMMIT")
+
+
+_database: Database | None = None
+_database_lock = threading.Lock()
+
+
+def get_database() -> Database:
+    """The container-wide Database built from settings (opened on first use)."""
+    global _database
+    with _database_lock:
+        if _database is None:
+            from idp.config import get_settings
+
+            settings = get_settings()
+            _database = Database(settings.resolved_database_url(), schema=settings.database_schema)
+        return _database
+
+
+def reset_database() -> None:
+    global _database
+    with _database_lock:
+        if _database is not None:
+            _database.close()
+        _database = None

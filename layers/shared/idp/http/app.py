@@ -1,0 +1,91 @@
+"""Builds each function's Powertools resolver and turns every error into one JSON shape.
+
+`{"error": {"code", "message", "details"}}` with the status of our error family; request
+validation failures become 422 naming each field; anything unexpected is a logged 500
+that reveals nothing but the request id.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from idp.errors import IdpError, InvalidInput, NotFound
+from idp.observability import logger
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+    from aws_lambda_powertools.event_handler.api_gateway import Router
+
+__all__ = ["build_resolver", "error_response", "validation_details"]
+
+
+def error_response(error: IdpError) -> Response:
+    from aws_lambda_powertools.event_handler import Response
+
+    return Response(
+        status_code=error.status,
+        content_type="application/json",
+        body=json.dumps(error.to_body(), default=str),
+    )
+
+
+def validation_details(errors: Iterable[dict[str, Any]]) -> list[dict[str, str]]:
+    """Pydantic errors as `{field, message}`, the field a dotted path inside the body/query."""
+    details = []
+    for err in errors:
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
+        message = str(err.get("msg", "invalid value"))
+        if message.startswith("Value error, "):
+            message = message[len("Value error, ") :]
+        details.append({"field": ".".join(loc) or "body", "message": message})
+    return details
+
+
+def build_resolver(routers: Iterable[Router], *, title: str, description: str = "") -> APIGatewayRestResolver:
+    from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+    from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+    from idp.config import get_settings
+
+    resolver = APIGatewayRestResolver(enable_validation=True)
+    for router in routers:
+        resolver.include_router(router)
+
+    @resolver.exception_handler(IdpError)
+    def handle_idp_error(error: IdpError) -> Response:
+        if error.status >= 500:
+            logger.warning("request failed downstream", extra={"code": error.code, "error": error.message})
+        return error_response(error)
+
+    @resolver.exception_handler(RequestValidationError)
+    def handle_validation(error: RequestValidationError) -> Response:
+        details = validation_details(error.errors())
+        summary = "; ".join(f"{d['field']}: {d['message']}" for d in details[:5])
+        return error_response(InvalidInput(f"invalid request: {summary}", details=details))
+
+    @resolver.exception_handler(json.JSONDecodeError)
+    def handle_bad_json(error: json.JSONDecodeError) -> Response:
+        return error_response(
+            InvalidInput(f"request body is not valid JSON: {error.msg}", code="invalid_json")
+        )
+
+    @resolver.not_found
+    def handle_not_found(_: Exception) -> Response:
+        event = resolver.current_event
+        return error_response(
+            NotFound(f"no route for {event.http_method} {event.path}", code="route_not_found")
+        )
+
+    @resolver.exception_handler(Exception)
+    def handle_unexpected(error: Exception) -> Response:
+        logger.exception("unhandled error")
+        request_id = resolver.current_event.request_context.request_id
+        return error_response(
+            IdpError(f"internal error; quote request id {request_id} when reporting it", details=None)
+        )
+
+    if get_settings().enable_swagger:
+        resolver.enable_swagger(path="/swagger", title=title, description=description)
+    return resolver

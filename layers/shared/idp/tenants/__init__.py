@@ -1,0 +1,1 @@
+"""Tenants: teams with members and roles, and their Kubernetes namespaces per environment."""

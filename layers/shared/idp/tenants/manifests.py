@@ -1,0 +1,156 @@
+"""The Kubernetes objects a tenant should have: pure functions of the tenant record."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from idp.kube_names import parse_quantity
+from idp.tenants.models import MemberRead, Quota, Role
+
+__all__ = [
+    "LABEL_ENV",
+    "LABEL_MANAGED_BY",
+    "LABEL_TENANT",
+    "MANAGED_BY",
+    "ROLE_TO_CLUSTER_ROLE",
+    "environment_objects",
+    "member_binding_name",
+]
+
+LABEL_TENANT = "idp.platform/tenant"
+LABEL_ENV = "idp.platform/environment"
+LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
+MANAGED_BY = "idp"
+ROLE_TO_CLUSTER_ROLE: dict[Role, str] = {
+    "owner": "admin",
+    "admin": "admin",
+    "developer": "edit",
+    "viewer": "view",
+}
+
+QUOTA_NAME = "idp-quota"
+LIMIT_RANGE_NAME = "idp-limits"
+NETWORK_POLICY_NAME = "idp-default-deny"
+# Per-container defaults, capped by the namespace quota so a small quota still admits pods.
+_DEFAULT_REQUEST = {"cpu": "100m", "memory": "128Mi"}
+_DEFAULT_LIMIT = {"cpu": "500m", "memory": "512Mi"}
+
+
+def _labels(tenant: str, env: str) -> dict[str, str]:
+    return {LABEL_TENANT: tenant, LABEL_ENV: env, LABEL_MANAGED_BY: MANAGED_BY}
+
+
+def _smaller(a: str, b: str) -> str:
+    return a if parse_quantity(a) <= parse_quantity(b) else b
+
+
+def member_binding_name(user: str) -> str:
+    # User ids are e-mails; object names cannot hold '@', so a stable digest names the binding.
+    return "idp-member-" + hashlib.sha256(user.encode()).hexdigest()[:16]
+
+
+def namespace(tenant: str, env: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": f"{tenant}-{env}", "labels": _labels(tenant, env)},
+    }
+
+
+def resource_quota(tenant: str, env: str, quota: Quota) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ResourceQuota",
+        "metadata": {"name": QUOTA_NAME, "namespace": f"{tenant}-{env}", "labels": _labels(tenant, env)},
+        "spec": {
+            "hard": {
+                "requests.cpu": quota.cpu,
+                "limits.cpu": quota.cpu,
+                "requests.memory": quota.memory,
+                "limits.memory": quota.memory,
+                "pods": str(quota.pods),
+                "requests.storage": quota.storage,
+            }
+        },
+    }
+
+
+def limit_range(tenant: str, env: str, quota: Quota) -> dict[str, Any]:
+    cap = {"cpu": quota.cpu, "memory": quota.memory}
+    return {
+        "apiVersion": "v1",
+        "kind": "LimitRange",
+        "metadata": {
+            "name": LIMIT_RANGE_NAME,
+            "namespace": f"{tenant}-{env}",
+            "labels": _labels(tenant, env),
+        },
+        "spec": {
+            "limits": [
+                {
+                    "type": "Container",
+                    "defaultRequest": {k: _smaller(v, cap[k]) for k, v in _DEFAULT_REQUEST.items()},
+                    "default": {k: _smaller(v, cap[k]) for k, v in _DEFAULT_LIMIT.items()},
+                    "max": dict(cap),
+                },
+                {"type": "PersistentVolumeClaim", "max": {"storage": quota.storage}},
+            ]
+        },
+    }
+
+
+def network_policy(tenant: str, env: str) -> dict[str, Any]:
+    """Default deny, except traffic among the tenant's own namespaces and DNS lookups."""
+    own = {"namespaceSelector": {"matchLabels": {LABEL_TENANT: tenant}}}
+    dns = {
+        "to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}}],
+        "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+    }
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {
+            "name": NETWORK_POLICY_NAME,
+            "namespace": f"{tenant}-{env}",
+            "labels": _labels(tenant, env),
+        },
+        "spec": {
+            "podSelector": {},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [{"from": [own]}],
+            "egress": [{"to": [own]}, dns],
+        },
+    }
+
+
+def member_binding(tenant: str, env: str, member: MemberRead) -> dict[str, Any]:
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": {
+            "name": member_binding_name(member.user),
+            "namespace": f"{tenant}-{env}",
+            "labels": _labels(tenant, env),
+            "annotations": {"idp.platform/user": member.user, "idp.platform/role": member.role},
+        },
+        "roleRef": {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": "ClusterRole",
+            "name": ROLE_TO_CLUSTER_ROLE[member.role],
+        },
+        "subjects": [{"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": member.user}],
+    }
+
+
+def environment_objects(
+    tenant: str, env: str, quota: Quota, members: list[MemberRead]
+) -> list[dict[str, Any]]:
+    """Everything one environment needs, namespace first so the rest has somewhere to live."""
+    return [
+        namespace(tenant, env),
+        resource_quota(tenant, env, quota),
+        limit_range(tenant, env, quota),
+        network_policy(tenant, env),
+        *(member_binding(tenant, env, m) for m in members),
+    ]

@@ -1,0 +1,222 @@
+"""Tenant and member rows. Plain functions, the Database first; they never commit."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from idp.db import Database
+from idp.errors import Conflict, NotFound
+from idp.tenants.models import MemberRead, Quota, Role, TenantStatus
+
+__all__ = [
+    "TenantRecord",
+    "add_member",
+    "count_owners",
+    "get_member",
+    "get_tenant",
+    "insert_tenant",
+    "list_members",
+    "list_tenants",
+    "mark_deleted",
+    "remove_member",
+    "set_status",
+    "update_tenant_spec",
+]
+
+
+class TenantRecord(BaseModel):
+    id: str
+    name: str
+    display_name: str
+    environments: list[str]
+    quotas: dict[str, Quota]
+    status: TenantStatus
+    status_reason: str | None
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None
+
+    def namespace(self, env: str) -> str:
+        return f"{self.name}-{env}"
+
+
+_COLUMNS = (
+    "id::text AS id, name, display_name, environments, quotas, status, status_reason,"
+    " created_by, created_at, updated_at, deleted_at"
+)
+
+
+def _record(row: dict[str, Any]) -> TenantRecord:
+    for key in ("environments", "quotas"):
+        if isinstance(row[key], str):
+            row[key] = json.loads(row[key])
+    return TenantRecord.model_validate(row)
+
+
+def get_tenant(db: Database, name: str, *, for_update: bool = False) -> TenantRecord:
+    """The live tenant called `name`; NotFound otherwise."""
+    sql = f"SELECT {_COLUMNS} FROM tenants WHERE name = :name AND deleted_at IS NULL"
+    row = db.row(sql + (" FOR UPDATE" if for_update else ""), name=name)
+    if row is None:
+        raise NotFound(f"tenant '{name}' not found", details={"tenant": name})
+    return _record(row)
+
+
+def find_tenant(db: Database, name: str) -> TenantRecord | None:
+    try:
+        return get_tenant(db, name)
+    except NotFound:
+        return None
+
+
+def list_tenants(db: Database, *, member: str | None) -> list[TenantRecord]:
+    """Live tenants; only those `member` belongs to unless member is None (platform admin)."""
+    if member is None:
+        rows = db.rows(f"SELECT {_COLUMNS} FROM tenants WHERE deleted_at IS NULL ORDER BY name")
+    else:
+        rows = db.rows(
+            f"SELECT {_COLUMNS} FROM tenants t WHERE deleted_at IS NULL AND EXISTS"
+            " (SELECT 1 FROM tenant_members m WHERE m.tenant_id = t.id AND m.user_id = :user)"
+            " ORDER BY name",
+            user=member,
+        )
+    return [_record(r) for r in rows]
+
+
+def insert_tenant(
+    db: Database,
+    *,
+    name: str,
+    display_name: str,
+    environments: list[str],
+    quotas: dict[str, Quota],
+    created_by: str,
+) -> TenantRecord:
+    import pg8000.exceptions
+
+    try:
+        row = db.row(
+            "INSERT INTO tenants (name, display_name, environments, quotas, created_by)"
+            " VALUES (:name, :display_name, CAST(:environments AS jsonb), CAST(:quotas AS jsonb), :created_by)"
+            f" RETURNING {_COLUMNS}",
+            name=name,
+            display_name=display_name,
+            environments=json.dumps(environments),
+            quotas=json.dumps({k: v.model_dump() for k, v in quotas.items()}),
+            created_by=created_by,
+        )
+    except pg8000.exceptions.DatabaseError as exc:
+        if _is_unique_violation(exc):
+            raise Conflict(f"tenant '{name}' already exists", details={"tenant": name}) from exc
+        raise
+    assert row is not None
+    return _record(row)
+
+
+def update_tenant_spec(
+    db: Database,
+    tenant: TenantRecord,
+    *,
+    display_name: str,
+    environments: list[str],
+    quotas: dict[str, Quota],
+) -> TenantRecord:
+    row = db.row(
+        "UPDATE tenants SET display_name = :display_name, environments = CAST(:environments AS jsonb),"
+        " quotas = CAST(:quotas AS jsonb), updated_at = now() WHERE id = CAST(:id AS uuid)"
+        f" RETURNING {_COLUMNS}",
+        id=tenant.id,
+        display_name=display_name,
+        environments=json.dumps(environments),
+        quotas=json.dumps({k: v.model_dump() for k, v in quotas.items()}),
+    )
+    assert row is not None
+    return _record(row)
+
+
+def set_status(
+    db: Database, tenant: TenantRecord, status: TenantStatus, reason: str | None = None
+) -> TenantRecord:
+    row = db.row(
+        "UPDATE tenants SET status = :status, status_reason = :reason, updated_at = now()"
+        f" WHERE id = CAST(:id AS uuid) RETURNING {_COLUMNS}",
+        id=tenant.id,
+        status=status,
+        reason=reason,
+    )
+    assert row is not None
+    return _record(row)
+
+
+def mark_deleted(db: Database, tenant: TenantRecord) -> TenantRecord:
+    row = db.row(
+        "UPDATE tenants SET status = 'deleted', status_reason = NULL, deleted_at = now(), updated_at = now()"
+        f" WHERE id = CAST(:id AS uuid) RETURNING {_COLUMNS}",
+        id=tenant.id,
+    )
+    assert row is not None
+    return _record(row)
+
+
+# -- members ----------------------------------------------------------------------
+_MEMBER_COLUMNS = "user_id AS user, role, added_by, added_at"
+
+
+def list_members(db: Database, tenant: TenantRecord) -> list[MemberRead]:
+    rows = db.rows(
+        f"SELECT {_MEMBER_COLUMNS} FROM tenant_members WHERE tenant_id = CAST(:id AS uuid) ORDER BY user_id",
+        id=tenant.id,
+    )
+    return [MemberRead.model_validate(r) for r in rows]
+
+
+def get_member(db: Database, tenant: TenantRecord, user: str) -> MemberRead | None:
+    row = db.row(
+        f"SELECT {_MEMBER_COLUMNS} FROM tenant_members WHERE tenant_id = CAST(:id AS uuid) AND user_id = :user",
+        id=tenant.id,
+        user=user,
+    )
+    return MemberRead.model_validate(row) if row else None
+
+
+def add_member(db: Database, tenant: TenantRecord, *, user: str, role: Role, added_by: str) -> MemberRead:
+    """Adds the member, or changes their role (an upsert: safe to repeat)."""
+    row = db.row(
+        "INSERT INTO tenant_members (tenant_id, user_id, role, added_by)"
+        " VALUES (CAST(:id AS uuid), :user, :role, :added_by)"
+        " ON CONFLICT (tenant_id, user_id) DO UPDATE SET role = EXCLUDED.role"
+        f" RETURNING {_MEMBER_COLUMNS}",
+        id=tenant.id,
+        user=user,
+        role=role,
+        added_by=added_by,
+    )
+    assert row is not None
+    return MemberRead.model_validate(row)
+
+
+def remove_member(db: Database, tenant: TenantRecord, user: str) -> bool:
+    rows = db.run(
+        "DELETE FROM tenant_members WHERE tenant_id = CAST(:id AS uuid) AND user_id = :user RETURNING user_id",
+        id=tenant.id,
+        user=user,
+    )
+    return bool(rows)
+
+
+def count_owners(db: Database, tenant: TenantRecord) -> int:
+    rows = db.run(
+        "SELECT count(*) FROM tenant_members WHERE tenant_id = CAST(:id AS uuid) AND role = 'owner'",
+        id=tenant.id,
+    )
+    return int(rows[0][0])
+
+
+def _is_unique_violation(exc: Exception) -> bool:
+    detail = exc.args[0] if exc.args else {}
+    return isinstance(detail, dict) and detail.get("C") == "23505"

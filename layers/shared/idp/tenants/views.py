@@ -1,0 +1,98 @@
+"""HTTP routes for tenants and members: parse, call the flow, shape the answer."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path
+
+from idp import deps
+from idp.auth.permissions import Action, authorize
+from idp.http.caller import Caller, caller_from_event
+from idp.tenants import flows, service
+from idp.tenants.models import MemberCreate, MemberRead, TenantCreate, TenantRead, TenantUpdate
+from idp.tenants.service import TenantRecord
+
+__all__ = ["router"]
+
+router = Router()
+
+TenantName = Annotated[str, Path(min_length=1, max_length=63, description="tenant name")]
+
+
+def _caller() -> Caller:
+    return caller_from_event(router.current_event.raw_event)
+
+
+def to_read(tenant: TenantRecord) -> TenantRead:
+    return TenantRead(
+        name=tenant.name,
+        display_name=tenant.display_name,
+        environments=tenant.environments,
+        quotas=tenant.quotas,
+        namespaces={env: tenant.namespace(env) for env in tenant.environments},
+        status=tenant.status,
+        status_reason=tenant.status_reason,
+        created_by=tenant.created_by,
+        created_at=tenant.created_at,
+        updated_at=tenant.updated_at,
+        deleted_at=tenant.deleted_at,
+    )
+
+
+@router.post("/tenants", summary="Create a tenant with its namespaces, quotas, policies and bindings")
+def create_tenant(body: TenantCreate) -> tuple[TenantRead, int]:
+    tenant, created = flows.create_tenant(deps.database(), deps.kube(), _caller(), body)
+    return to_read(tenant), 201 if created else 200
+
+
+@router.get("/tenants", summary="Tenants the caller belongs to (all of them for platform admins)")
+def list_tenants() -> list[TenantRead]:
+    caller = _caller()
+    db = deps.database()
+    with db.transaction():
+        tenants = service.list_tenants(db, member=None if caller.platform_admin else caller.user_id)
+    return [to_read(t) for t in tenants]
+
+
+@router.get("/tenants/<tenant>", summary="One tenant")
+def get_tenant(tenant: TenantName) -> TenantRead:
+    db = deps.database()
+    with db.transaction():
+        record = authorize(db, _caller(), tenant, Action.TENANT_READ)
+    return to_read(record)
+
+
+@router.patch("/tenants/<tenant>", summary="Change display name, environments or quotas")
+def update_tenant(tenant: TenantName, body: TenantUpdate) -> TenantRead:
+    return to_read(flows.update_tenant(deps.database(), deps.kube(), _caller(), tenant, body))
+
+
+@router.delete("/tenants/<tenant>", summary="Delete the tenant's namespaces; the record stays for audit")
+def delete_tenant(tenant: TenantName) -> TenantRead:
+    return to_read(flows.delete_tenant(deps.database(), deps.kube(), _caller(), tenant))
+
+
+@router.post("/tenants/<tenant>/reconcile", summary="Repair drift between the record and Kubernetes")
+def reconcile_tenant(tenant: TenantName) -> TenantRead:
+    return to_read(flows.reconcile_tenant(deps.database(), deps.kube(), _caller(), tenant))
+
+
+@router.get("/tenants/<tenant>/members", summary="Members and their roles")
+def list_members(tenant: TenantName) -> list[MemberRead]:
+    db = deps.database()
+    with db.transaction():
+        record = authorize(db, _caller(), tenant, Action.MEMBERS_READ)
+        return service.list_members(db, record)
+
+
+@router.post("/tenants/<tenant>/members", summary="Add a member or change their role")
+def add_member(tenant: TenantName, body: MemberCreate) -> tuple[MemberRead, int]:
+    member, _ = flows.add_member(deps.database(), deps.kube(), _caller(), tenant, body)
+    return member, 201
+
+
+@router.delete("/tenants/<tenant>/members/<user>", summary="Remove a member")
+def remove_member(tenant: TenantName, user: Annotated[str, Path(min_length=1, max_length=254)]) -> TenantRead:
+    return to_read(flows.remove_member(deps.database(), deps.kube(), _caller(), tenant, user))
