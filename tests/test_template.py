@@ -1,0 +1,130 @@
+"""template.yaml lints clean as SAM and as the CloudFormation SAM turns it into, offline,
+and declares exactly the routes the Powertools routers serve."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cfnlint.api import lint
+from cfnlint.config import ManualArgs
+from cfnlint.decode import cfn_yaml
+from samtranslator.translator.transform import transform
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE = ROOT / "template.yaml"
+
+# Routers served by each function: function logical id -> the Powertools routers it includes.
+FUNCTION_ROUTERS = {"TenantFunction": ["idp.tenants.views"]}
+
+
+class _StubManagedPolicyLoader:
+    """What samtranslator would ask IAM for: the managed policies named in the template."""
+
+    def load(self) -> dict[str, str]:
+        return {
+            "AWSLambdaBasicExecutionRole": "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+            "AWSLambdaVPCAccessExecutionRole": "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole",
+        }
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    # A plain dict (JSON round trip) so samtranslator may mutate it freely.
+    return json.loads(json.dumps(cfn_yaml.load(str(TEMPLATE))))
+
+
+def _errors(text: str) -> list[str]:
+    # No warnings are expected either: a new one should be fixed or justified here.
+    matches = lint(text, config=ManualArgs(regions=["us-east-1"]))
+    return [f"{m.rule.id} {m.linenumber}: {m.message}" for m in matches]
+
+
+def test_sam_template_lints_clean() -> None:
+    assert _errors(TEMPLATE.read_text()) == []
+
+
+def test_transformed_template_lints_clean(template: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")  # samtranslator asks a boto3 session for it
+    fragment = copy.deepcopy(template)
+    for resource in fragment["Resources"].values():
+        props = resource.get("Properties", {})
+        for key in ("CodeUri", "ContentUri"):
+            if isinstance(props.get(key), str):
+                assert (ROOT / props[key]).is_dir(), f"{key} {props[key]} does not exist"
+                props[key] = "s3://bucket/key"
+    output = transform(fragment, {}, _StubManagedPolicyLoader())
+
+    assert "Transform" not in output
+    types = {r["Type"] for r in output["Resources"].values()}
+    assert {"AWS::ApiGateway::RestApi", "AWS::ApiGateway::Stage", "AWS::Lambda::LayerVersion"} <= types
+    assert _errors(json.dumps(output)) == []
+
+
+def test_functions_fit_api_gateway(template: dict[str, Any]) -> None:
+    function_globals = template["Globals"]["Function"]
+    assert function_globals["Runtime"] == "python3.12"
+    assert function_globals["Timeout"] <= 29  # API Gateway's integration timeout
+    assert {"Ref": "SharedLayer"} in function_globals["Layers"]
+    env = function_globals["Environment"]["Variables"]
+    assert env["KUBERNETES_MODE"] == "eks"
+
+
+def test_layer_requirements_mirror_pyproject() -> None:
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    lines = (ROOT / "layers/shared/requirements.txt").read_text().splitlines()
+    listed = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    assert sorted(listed) == sorted(declared)
+
+
+def _template_routes(template: dict[str, Any], function: str) -> set[tuple[str, str]]:
+    events = template["Resources"][function]["Properties"].get("Events", {})
+    return {
+        (event["Properties"]["Method"].upper(), event["Properties"]["Path"])
+        for event in events.values()
+        if event["Type"] == "Api"
+    }
+
+
+def _router_routes(module_name: str) -> set[tuple[str, str]]:
+    import importlib
+
+    router = importlib.import_module(module_name).router
+    routes = set()
+    for key in router._routes:
+        rule, methods = key[0], key[1]
+        path = re.sub(r"<(\w+)>", r"{\1}", rule)
+        routes.update((method.upper(), path) for method in methods)
+    return routes
+
+
+@pytest.mark.parametrize("function", sorted(FUNCTION_ROUTERS))
+def test_every_router_route_has_an_api_event(template: dict[str, Any], function: str) -> None:
+    served: set[tuple[str, str]] = set()
+    for module_name in FUNCTION_ROUTERS[function]:
+        served |= _router_routes(module_name)
+    assert served, "no routes found in the routers"
+    assert _template_routes(template, function) == served
+
+
+def test_api_events_use_the_api_and_its_authorizer(template: dict[str, Any]) -> None:
+    api = template["Resources"]["Api"]["Properties"]
+    assert api["Auth"]["DefaultAuthorizer"] == "PlatformAuthorizer"
+    authorizer = api["Auth"]["Authorizers"]["PlatformAuthorizer"]
+    assert authorizer["FunctionPayloadType"] == "REQUEST"
+    assert authorizer["FunctionArn"] == {"Fn::GetAtt": ["AuthorizerFunction", "Arn"]}
+    for name, resource in template["Resources"].items():
+        for event in resource.get("Properties", {}).get("Events", {}).values():
+            if event["Type"] == "Api":
+                assert event["Properties"].get("RestApiId") == {"Ref": "Api"}, name
+    responses = api["GatewayResponses"]
+    for response in responses.values():
+        for body in response["ResponseTemplates"].values():
+            assert isinstance(body, str)
+    assert responses["ACCESS_DENIED"]["StatusCode"] == "401"
+    assert responses["THROTTLED"]["StatusCode"] == "429"
