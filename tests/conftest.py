@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-
 import requests
 
 from idp.clients.kubernetes import KubeClient
@@ -167,9 +166,7 @@ class Api:
         headers = dict(headers or {})
         if user is not None:
             headers.setdefault("Authorization", f"Bearer {self.token(user)}")
-        return self.session.request(
-            method, self.base_url + path, json=json, data=data, headers=headers, timeout=30
-        )
+        return self.session.request(method, self.base_url + path, json=json, data=data, headers=headers, timeout=30)
 
 
 @pytest.fixture

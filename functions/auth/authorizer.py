@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from idp.auth.authorizer import authorize_request
 from idp.config import get_settings
 from idp.observability import logger

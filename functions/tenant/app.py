@@ -6,13 +6,12 @@ from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from idp.http import build_resolver
 from idp.observability import logger
 from idp.tenants.views import router
 
-app = build_resolver(
-    [router], title="IDP tenants", description="Tenants, members, namespaces per environment"
-)
+app = build_resolver([router], title="IDP tenants", description="Tenants, members, namespaces per environment")
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

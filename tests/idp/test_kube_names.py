@@ -17,7 +17,13 @@ def test_invalid_labels(name: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "value"),
-    [("500m", Decimal("0.5")), ("2", Decimal(2)), ("1Gi", Decimal(2**30)), ("1.5k", Decimal(1500)), ("1e3", Decimal(1000))],
+    [
+        ("500m", Decimal("0.5")),
+        ("2", Decimal(2)),
+        ("1Gi", Decimal(2**30)),
+        ("1.5k", Decimal(1500)),
+        ("1e3", Decimal(1000)),
+    ],
 )
 def test_quantities(text: str, value: Decimal) -> None:
     assert parse_quantity(text) == value

@@ -72,9 +72,7 @@ class Settings(BaseSettings):
 
     # Tenants
     default_environments: list[str] = ["dev", "staging", "prod"]
-    platform_admins: list[str] = Field(
-        default_factory=list, description="user ids with the platform admin role"
-    )
+    platform_admins: list[str] = Field(default_factory=list, description="user ids with the platform admin role")
 
     # Observability
     log_level: str = "INFO"

@@ -149,9 +149,7 @@ class KubeClient:
             return payload
         message = str(payload.get("message") or f"HTTP {status}")
         reason = payload.get("reason")
-        error_type: type[KubeError] = {404: KubeNotFound, 409: KubeConflict, 422: KubeInvalid}.get(
-            status, KubeError
-        )
+        error_type: type[KubeError] = {404: KubeNotFound, 409: KubeConflict, 422: KubeInvalid}.get(status, KubeError)
         raise error_type(f"Kubernetes {method} {path}: {message}", status=status, reason=reason)
 
     # -- typed-by-kind helpers ----------------------------------------------------
@@ -176,9 +174,7 @@ class KubeClient:
         kind = kind_of(obj)
         return self.request("PUT", kind.path(_namespace(obj), obj["metadata"]["name"]), body=obj)
 
-    def merge_patch(
-        self, kind: Kind, name: str, patch: dict[str, Any], namespace: str | None = None
-    ) -> dict[str, Any]:
+    def merge_patch(self, kind: Kind, name: str, patch: dict[str, Any], namespace: str | None = None) -> dict[str, Any]:
         return self.request(
             "PATCH", kind.path(namespace, name), body=patch, content_type="application/merge-patch+json"
         )
@@ -259,7 +255,12 @@ def _same_content(body: dict[str, Any], live: dict[str, Any]) -> bool:
     def strip(obj: dict[str, Any]) -> dict[str, Any]:
         copy = {k: v for k, v in obj.items() if k not in ("status", "metadata")}
         meta = obj.get("metadata", {})
-        copy["metadata"] = {k: meta.get(k) for k in ("name", "namespace", "labels", "annotations")}
+        copy["metadata"] = {
+            "name": meta.get("name"),
+            "namespace": meta.get("namespace"),
+            "labels": meta.get("labels") or {},
+            "annotations": meta.get("annotations") or {},
+        }
         return copy
 
     return strip(body) == strip(live)
@@ -310,7 +311,8 @@ def _api_client(settings: Settings) -> ApiClient:
                 issued["at"] = time.monotonic()
 
         configuration.api_key_prefix["BearerToken"] = "Bearer"
-        configuration.refresh_api_key_hook = refresh
+        hooks: Any = configuration  # the client annotates this hook attribute as None
+        hooks.refresh_api_key_hook = refresh
     else:
         k8s_config.load_kube_config(
             config_file=settings.kubeconfig or os.environ.get("KUBECONFIG"),

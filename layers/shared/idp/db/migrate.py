@@ -86,9 +86,7 @@ def _statements(sql: str) -> list[str]:
         current.append(line)
         if not in_dollar and line.rstrip().endswith(";"):
             text = "\n".join(current).strip()
-            if text.strip(";").strip() and not all(
-                ln.strip().startswith("--") or not ln.strip() for ln in current
-            ):
+            if text.strip(";").strip() and not all(ln.strip().startswith("--") or not ln.strip() for ln in current):
                 statements.append(text)
             current = []
     rest = "\n".join(current).strip()

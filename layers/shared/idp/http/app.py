@@ -67,16 +67,12 @@ def build_resolver(routers: Iterable[Router], *, title: str, description: str = 
 
     @resolver.exception_handler(json.JSONDecodeError)
     def handle_bad_json(error: json.JSONDecodeError) -> Response:
-        return error_response(
-            InvalidInput(f"request body is not valid JSON: {error.msg}", code="invalid_json")
-        )
+        return error_response(InvalidInput(f"request body is not valid JSON: {error.msg}", code="invalid_json"))
 
     @resolver.not_found
     def handle_not_found(_: Exception) -> Response:
         event = resolver.current_event
-        return error_response(
-            NotFound(f"no route for {event.http_method} {event.path}", code="route_not_found")
-        )
+        return error_response(NotFound(f"no route for {event.http_method} {event.path}", code="route_not_found"))
 
     @resolver.exception_handler(Exception)
     def handle_unexpected(error: Exception) -> Response:

@@ -30,9 +30,7 @@ __all__ = [
 ]
 
 
-def create_tenant(
-    db: Database, kube: KubeClient, caller: Caller, spec: TenantCreate
-) -> tuple[TenantRecord, bool]:
+def create_tenant(db: Database, kube: KubeClient, caller: Caller, spec: TenantCreate) -> tuple[TenantRecord, bool]:
     """Creates the tenant with the caller as owner; returns (tenant, created).
 
     Repeating the same request as its owner is a retry: it finishes provisioning and
@@ -65,9 +63,7 @@ def create_tenant(
     return apply_tenant(db, kube, tenant), created
 
 
-def update_tenant(
-    db: Database, kube: KubeClient, caller: Caller, name: str, change: TenantUpdate
-) -> TenantRecord:
+def update_tenant(db: Database, kube: KubeClient, caller: Caller, name: str, change: TenantUpdate) -> TenantRecord:
     with db.transaction():
         tenant = authorize(db, caller, name, Action.TENANT_UPDATE, for_update=True)
         environments = change.environments or tenant.environments
@@ -137,9 +133,7 @@ def remove_member(db: Database, kube: KubeClient, caller: Caller, name: str, use
         tenant = authorize(db, caller, name, Action.MEMBERS_MANAGE, for_update=True)
         current = service.get_member(db, tenant, user)
         if current is None:
-            raise NotFound(
-                f"'{user}' is not a member of tenant '{name}'", details={"tenant": name, "user": user}
-            )
+            raise NotFound(f"'{user}' is not a member of tenant '{name}'", details={"tenant": name, "user": user})
         if current.role == "owner":
             authorize(db, caller, name, Action.OWNERS_MANAGE)
             _keep_an_owner(db, tenant)
@@ -156,9 +150,7 @@ def apply_tenant(db: Database, kube: KubeClient, tenant: TenantRecord) -> Tenant
             wanted = environment_objects(tenant.name, env, tenant.quotas.get(env) or Quota(), members)
             for obj in wanted:
                 kube.apply(obj)
-            _prune_bindings(
-                kube, tenant, env, {o["metadata"]["name"] for o in wanted if o["kind"] == "RoleBinding"}
-            )
+            _prune_bindings(kube, tenant, env, {o["metadata"]["name"] for o in wanted if o["kind"] == "RoleBinding"})
         for ns in _tenant_namespaces(kube, tenant.name) - {tenant.namespace(e) for e in tenant.environments}:
             kube.delete(KINDS["Namespace"], ns)
     except KubeError as exc:

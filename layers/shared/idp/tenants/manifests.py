@@ -143,9 +143,7 @@ def member_binding(tenant: str, env: str, member: MemberRead) -> dict[str, Any]:
     }
 
 
-def environment_objects(
-    tenant: str, env: str, quota: Quota, members: list[MemberRead]
-) -> list[dict[str, Any]]:
+def environment_objects(tenant: str, env: str, quota: Quota, members: list[MemberRead]) -> list[dict[str, Any]]:
     """Everything one environment needs, namespace first so the rest has somewhere to live."""
     return [
         namespace(tenant, env),

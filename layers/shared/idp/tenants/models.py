@@ -62,16 +62,10 @@ def _check_quota_keys(quotas: dict[str, Quota], environments: list[str]) -> None
 
 
 class TenantCreate(_Strict):
-    name: str = Field(
-        min_length=1, max_length=MAX_LABEL, description="DNS-1123 label; namespaces are <name>-<env>"
-    )
+    name: str = Field(min_length=1, max_length=MAX_LABEL, description="DNS-1123 label; namespaces are <name>-<env>")
     display_name: str = Field(min_length=1, max_length=100)
-    environments: list[str] = Field(
-        default_factory=lambda: list(DEFAULT_ENVIRONMENTS), min_length=1, max_length=10
-    )
-    quotas: dict[str, Quota] = Field(
-        default_factory=dict, description="quota per environment; defaults apply"
-    )
+    environments: list[str] = Field(default_factory=lambda: list(DEFAULT_ENVIRONMENTS), min_length=1, max_length=10)
+    quotas: dict[str, Quota] = Field(default_factory=dict, description="quota per environment; defaults apply")
 
     @field_validator("name")
     @classmethod
@@ -91,9 +85,7 @@ class TenantCreate(_Strict):
     def _fits(self) -> TenantCreate:
         longest = max(self.environments, key=len)
         if len(self.name) + 1 + len(longest) > MAX_LABEL:
-            raise ValueError(
-                f"namespace '{self.name}-{longest}' would exceed {MAX_LABEL} characters; shorten the name"
-            )
+            raise ValueError(f"namespace '{self.name}-{longest}' would exceed {MAX_LABEL} characters; shorten the name")
         _check_quota_keys(self.quotas, self.environments)
         return self
 
@@ -132,9 +124,7 @@ class TenantRead(BaseModel):
 
 
 class MemberCreate(_Strict):
-    user: str = Field(
-        min_length=1, max_length=254, pattern=r"^[^\s/]+$", description="platform user id (e-mail)"
-    )
+    user: str = Field(min_length=1, max_length=254, pattern=r"^[^\s/]+$", description="platform user id (e-mail)")
     role: Role
 
 

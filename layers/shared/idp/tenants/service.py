@@ -139,9 +139,7 @@ def update_tenant_spec(
     return _record(row)
 
 
-def set_status(
-    db: Database, tenant: TenantRecord, status: TenantStatus, reason: str | None = None
-) -> TenantRecord:
+def set_status(db: Database, tenant: TenantRecord, status: TenantStatus, reason: str | None = None) -> TenantRecord:
     row = db.row(
         "UPDATE tenants SET status = :status, status_reason = :reason, updated_at = now()"
         f" WHERE id = CAST(:id AS uuid) RETURNING {_COLUMNS}",
