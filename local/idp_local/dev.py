@@ -14,8 +14,10 @@ import json
 import logging
 import os
 import secrets
+import signal
 import socket
 import threading
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,7 +45,7 @@ class DevPlatform:
     state_dir: Path = STATE_DIR
     _stops: list[Callable[[], None]] = field(default_factory=list)
     api_url: str = ""
-    kube_url: str = "(real cluster)"
+    kube_url: str = "<your cluster>"
 
     def start(self) -> DevPlatform:
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -70,7 +72,9 @@ class DevPlatform:
         if os.environ.get("DATABASE_URL"):
             log.info("PostgreSQL: using DATABASE_URL")
             return
-        import pgserver
+        with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR on servers
+            warnings.simplefilter("ignore")
+            import pgserver
 
         server = pgserver.get_server(self.state_dir / "pgdata", cleanup_mode="stop")
         os.environ["DATABASE_URL"] = server.get_uri()
@@ -162,6 +166,8 @@ def local_token(user: str, *, platform_admin: bool = False, ttl_seconds: int = 1
 
 def main(host: str = "127.0.0.1", port: int = 8000) -> None:
     logging.basicConfig(level=logging.INFO, format="[idp dev] %(message)s")
+    # pgserver logs every initdb line at INFO; our own announcements say what matters.
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
     platform = DevPlatform(host=host, port=port).start()
     token = local_token("alice@example.com")
     print(
@@ -178,15 +184,17 @@ Create a tenant:
        -H 'Content-Type: application/json' \\
        -d '{{"name": "payments", "display_name": "Payments team"}}'
 
-See what Kubernetes now holds (kubeconfig: {os.environ["KUBECONFIG"]}):
+See the tenant, and what Kubernetes now holds (kubeconfig: {os.environ["KUBECONFIG"]}):
   curl -s {platform.api_url}/tenants/payments -H "Authorization: Bearer $TOKEN"
+  curl -s '{platform.kube_url}/_emulator/objects?resource=resourcequotas&namespace=payments-prod'
 
 Ctrl-C stops everything.""",
         flush=True,
     )
+    stopping = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.set())
     try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
+        stopping.wait()
     finally:
         platform.stop()
