@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from idp.config import Settings
+from idp.config import Settings, reset_settings
 
 
 def test_environment_overrides_the_yaml_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -30,7 +30,9 @@ def test_database_url_from_secrets_manager(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    reset_settings()  # a fresh Secrets Manager client, inside the mock
     with mock_aws():
         boto3.client("secretsmanager").create_secret(Name="idp/db", SecretString="postgresql://u:p@h/db")
         settings = Settings(database_secret_id="idp/db")
         assert settings.resolved_database_url() == "postgresql://u:p@h/db"
+    reset_settings()

@@ -110,13 +110,25 @@ def get_settings() -> Settings:
 
 
 def reset_settings() -> None:
-    """Forget cached settings (tests and the local runner change the environment)."""
+    """Forget cached settings and secrets (tests and the local runner change the environment)."""
+    global _secrets
     get_settings.cache_clear()
+    _secrets = None
+
+
+_secrets: Any = None
 
 
 def read_secret(secret_id: str) -> str:
-    """A Secrets Manager value, cached by Powertools for five minutes."""
-    from aws_lambda_powertools.utilities import parameters
+    """A Secrets Manager value, cached by Powertools for five minutes.
 
-    value = parameters.get_secret(secret_id, max_age=300)
+    Our own provider (not Powertools' module default) so that `reset_settings` also drops
+    the boto3 client and its endpoint along with the cached values.
+    """
+    global _secrets
+    if _secrets is None:
+        from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+        _secrets = SecretsProvider()
+    value = _secrets.get(secret_id, max_age=300)
     return value if isinstance(value, str) else value.decode()
