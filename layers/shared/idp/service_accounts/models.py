@@ -1,0 +1,67 @@
+"""Pydantic models for service accounts, at every boundary."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from idp.kube_names import MAX_LABEL, is_dns1123_label
+
+__all__ = [
+    "ServiceAccountCreate",
+    "ServiceAccountCreated",
+    "ServiceAccountPrincipal",
+    "ServiceAccountRead",
+    "ServiceAccountRole",
+]
+
+# A service account can never be an owner: owners manage owners, and that stays with people.
+ServiceAccountRole = Literal["admin", "developer", "viewer"]
+
+
+class ServiceAccountCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=MAX_LABEL, description="DNS-1123 label, unique among live accounts")
+    role: ServiceAccountRole
+    expires_in_days: int = Field(default=90, ge=1, le=365, description="the token stops working after this")
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not is_dns1123_label(value):
+            raise ValueError(
+                "must be a DNS-1123 label: lowercase letters, digits and '-', starting and ending alphanumeric"
+            )
+        return value
+
+
+class ServiceAccountRead(BaseModel):
+    """A service account as shown to people; never carries the token or its hash."""
+
+    id: str
+    name: str
+    role: ServiceAccountRole
+    token_prefix: str = Field(description="the token's first characters, to tell tokens apart")
+    created_by: str
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None = None
+    last_used_at: datetime | None = None
+
+
+class ServiceAccountCreated(ServiceAccountRead):
+    """Returned once, at creation: the only time the token is ever shown."""
+
+    token: str = Field(description="store it now; the platform keeps only its hash")
+
+
+class ServiceAccountPrincipal(BaseModel):
+    """Who a valid service-account token stands for."""
+
+    id: str
+    tenant: str = Field(description="tenant name")
+    name: str
+    role: str

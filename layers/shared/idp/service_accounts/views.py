@@ -1,0 +1,62 @@
+"""HTTP routes for a tenant's service accounts: parse, call the service, shape the answer.
+
+Who may call these is decided by the route gate, not here. The token appears in exactly
+one response (creation) and is never logged.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path
+
+from idp import deps
+from idp.http.caller import caller_from_event
+from idp.service_accounts import service
+from idp.service_accounts.models import ServiceAccountCreate, ServiceAccountCreated, ServiceAccountRead
+from idp.tenants.service import get_tenant
+
+__all__ = ["router"]
+
+router = Router()
+
+TenantName = Annotated[str, Path(min_length=1, max_length=63, description="tenant name")]
+AccountName = Annotated[str, Path(min_length=1, max_length=63, description="service account name")]
+
+
+def _caller_id() -> str:
+    return caller_from_event(router.current_event.raw_event).user_id
+
+
+@router.post(
+    "/tenants/<tenant>/service-accounts",
+    summary="Create a service account; the response is the only time its token is shown",
+)
+def create_service_account(tenant: TenantName, body: ServiceAccountCreate) -> tuple[ServiceAccountCreated, int]:
+    created_by = _caller_id()
+    db = deps.database()
+    with db.transaction():
+        record = get_tenant(db, tenant)
+        created = service.create(db, tenant_id=record.id, tenant_name=record.name, request=body, created_by=created_by)
+    return created, 201
+
+
+@router.get("/tenants/<tenant>/service-accounts", summary="The tenant's service accounts, revoked ones included")
+def list_service_accounts(tenant: TenantName) -> list[ServiceAccountRead]:
+    db = deps.database()
+    with db.transaction():
+        record = get_tenant(db, tenant)
+        return service.list_for_tenant(db, record.id)
+
+
+@router.delete(
+    "/tenants/<tenant>/service-accounts/<name>",
+    summary="Revoke a service account; its token stops working at once (repeating is harmless)",
+)
+def revoke_service_account(tenant: TenantName, name: AccountName) -> ServiceAccountRead:
+    revoked_by = _caller_id()
+    db = deps.database()
+    with db.transaction():
+        record = get_tenant(db, tenant)
+        return service.revoke(db, record.id, name, revoked_by)
