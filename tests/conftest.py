@@ -18,11 +18,19 @@ from idp.db import Database, apply_migrations, reset_database
 
 if TYPE_CHECKING:
     from idp_local.emulators.kubernetes import KubernetesEmulator
+    from idp_local.emulators.oidc import OidcIssuer
     from idp_local.gateway import LocalGateway
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_TEST_DATABASE = "postgresql://postgres@127.0.0.1:5432/test"
-TEST_JWT_SECRET = "test-signing-secret-that-is-long-enough-for-hs256"
+TEST_KEYS_SECRET_ID = "idp/test/jwt-signing-keys"
+TEST_OIDC_AUDIENCE = "idp-test-client"  # the platform's client id at the test OIDC issuer
+_AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+}
 
 
 def _reachable(url: str) -> bool:
@@ -106,14 +114,68 @@ def kube_client(kube: KubernetesEmulator, kubeconfig: Path) -> KubeClient:
     return KubeClient(_api_client(Settings(kubeconfig=str(kubeconfig))))
 
 
+@pytest.fixture(scope="session")
+def aws_endpoint() -> Iterator[str]:
+    """moto's server over HTTP (Secrets Manager holds the signing keys), like `make dev`'s."""
+    from moto.server import ThreadedMotoServer
+
+    from idp_local.dev import free_port
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def signing_keys(aws_endpoint: str) -> str:
+    """The test key set's secret id, created once in moto."""
+    import boto3
+
+    from idp.auth.keys import ensure_keys
+
+    client = boto3.client("secretsmanager", endpoint_url=aws_endpoint, **_boto_args())
+    ensure_keys(client, TEST_KEYS_SECRET_ID)
+    return TEST_KEYS_SECRET_ID
+
+
+def _boto_args() -> dict[str, str]:
+    return {
+        "aws_access_key_id": _AWS_ENV["AWS_ACCESS_KEY_ID"],
+        "aws_secret_access_key": _AWS_ENV["AWS_SECRET_ACCESS_KEY"],
+        "region_name": _AWS_ENV["AWS_DEFAULT_REGION"],
+    }
+
+
+@pytest.fixture(scope="session")
+def oidc_issuer() -> Iterator[OidcIssuer]:
+    """A local OpenID Connect issuer over HTTP whose ID tokens the platform accepts."""
+    from idp_local.emulators.oidc import OidcIssuer
+
+    with OidcIssuer() as issuer:
+        yield issuer
+
+
 @pytest.fixture
 def platform_env(
-    monkeypatch: pytest.MonkeyPatch, database_url: str, database_schema: str, kubeconfig: Path
+    monkeypatch: pytest.MonkeyPatch,
+    database_url: str,
+    database_schema: str,
+    kubeconfig: Path,
+    aws_endpoint: str,
+    signing_keys: str,
+    oidc_issuer: OidcIssuer,
 ) -> Iterator[None]:
-    """The environment a deployed function would have, pointed at the test database and emulator."""
+    """The environment a deployed function would have, pointed at the test database and emulators."""
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("DATABASE_SCHEMA", database_schema)
-    monkeypatch.setenv("JWT_SECRET", TEST_JWT_SECRET)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", aws_endpoint)
+    for name, value in _AWS_ENV.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("JWT_KEYS_SECRET_ID", signing_keys)
+    monkeypatch.setenv("OIDC_ISSUER", oidc_issuer.url)
+    monkeypatch.setenv("OIDC_AUDIENCE", TEST_OIDC_AUDIENCE)
     monkeypatch.setenv("KUBERNETES_MODE", "kubeconfig")
     monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
     monkeypatch.setenv("PLATFORM_ADMINS", '["platform-admin@example.com"]')

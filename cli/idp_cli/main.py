@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import typer
@@ -32,28 +31,35 @@ def migrate() -> None:
 
 
 @app.command("dev-token")
-def dev_token(
-    user: str = typer.Argument(..., help="user id (e-mail) to sign the token for"),
-    admin: bool = typer.Option(False, "--admin", help="give the token the platform admin role"),
-) -> None:
-    """Print a platform token for USER, signed with the local platform's key (from `idp dev`)."""
+def dev_token(user: str = typer.Argument(..., help="user (e-mail) to sign in as at the local OIDC issuer")) -> None:
+    """Sign in to the local platform (`idp dev`) as USER and print the platform token.
+
+    Runs the device flow at the local OIDC issuer, approving it as USER, and exchanges the
+    ID token at POST /auth/token, as a person signing in would. Platform admins are the
+    users in PLATFORM_ADMINS (`idp dev` makes admin@example.com one when it is unset).
+    """
     from idp_local.dev import STATE_DIR, local_token
 
     state_file = Path(STATE_DIR) / "dev.json"
-    if not (os.environ.get("JWT_SECRET") or os.environ.get("JWT_SECRET_ID")):
-        if not state_file.exists():
-            typer.echo("no local platform found: run `make dev` first (or set JWT_SECRET)", err=True)
-            raise typer.Exit(2)
-        state = json.loads(state_file.read_text())
-        os.environ.setdefault("AWS_ENDPOINT_URL", state["aws_endpoint_url"])
-        for key, value in {
-            "AWS_ACCESS_KEY_ID": "local",
-            "AWS_SECRET_ACCESS_KEY": "local",
-            "AWS_DEFAULT_REGION": "us-east-1",
-        }.items():
-            os.environ.setdefault(key, value)
-        os.environ["JWT_SECRET_ID"] = "idp/local/jwt-signing-key"
-    typer.echo(local_token(user, platform_admin=admin))
+    if not state_file.exists():
+        typer.echo("no local platform found: run `make dev` first", err=True)
+        raise typer.Exit(2)
+    state = json.loads(state_file.read_text())
+    if not state.get("oidc_issuer"):
+        typer.echo(
+            "the local platform signs in at your OIDC_ISSUER: POST its ID token to "
+            f"{state['api_url']}/auth/token as 'Authorization: Bearer <id token>'",
+            err=True,
+        )
+        raise typer.Exit(2)
+    try:
+        token = local_token(
+            user, api_url=state["api_url"], oidc_issuer=state["oidc_issuer"], client_id=state["oidc_client_id"]
+        )
+    except (RuntimeError, OSError) as exc:
+        typer.echo(f"sign-in failed: {exc} (is `make dev` still running?)", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(token)
 
 
 if __name__ == "__main__":  # pragma: no cover

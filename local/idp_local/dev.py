@@ -3,9 +3,13 @@
 Each dependency is the real thing when configured and an embedded stand-in otherwise,
 and every choice is announced:
 - PostgreSQL: DATABASE_URL, else `pgserver` (a real PostgreSQL 16 in a wheel, Unix socket);
-- AWS: AWS_ENDPOINT_URL, else moto's server (Secrets Manager holds the platform JWT key);
+- AWS: AWS_ENDPOINT_URL, else moto's server (Secrets Manager holds the platform tokens'
+  RS256 key set, JWT_KEYS_SECRET_ID, created if missing);
+- sign-in: OIDC_ISSUER, else the local OIDC issuer on IDP_OIDC_PORT (default 8002);
 - Kubernetes: KUBECONFIG / KUBERNETES_MODE, else the Kubernetes API emulator.
 Then the migrations run and the local API Gateway serves template.yaml's functions.
+`idp dev-token USER` signs in for real: the device flow at the local issuer, then
+`POST /auth/token` with the ID token it hands out.
 """
 
 from __future__ import annotations
@@ -22,12 +26,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["JWT_SECRET_NAME", "DevPlatform", "free_port", "local_token", "main", "use_local_aws"]
+__all__ = [
+    "DEV_CLIENT_ID",
+    "JWT_KEYS_SECRET_NAME",
+    "LOCAL_PLATFORM_ADMIN",
+    "DevPlatform",
+    "free_port",
+    "local_token",
+    "main",
+    "use_local_aws",
+]
 
 log = logging.getLogger("idp.dev")
 ROOT = Path(__file__).resolve().parents[2]
 STATE_DIR = Path(os.environ.get("IDP_STATE_DIR", ROOT / ".idp"))
-JWT_SECRET_NAME = "idp/local/jwt-signing-key"
+JWT_KEYS_SECRET_NAME = "idp/local/jwt-signing-keys"
+DEV_CLIENT_ID = "idp-cli"  # the platform's client id at the local OIDC issuer (the ID tokens' aud)
+LOCAL_PLATFORM_ADMIN = "admin@example.com"  # PLATFORM_ADMINS when unset
 
 
 def free_port() -> int:
@@ -46,17 +61,23 @@ class DevPlatform:
     _stops: list[Callable[[], None]] = field(default_factory=list)
     api_url: str = ""
     kube_url: str = "<your cluster>"
+    oidc_url: str | None = None  # the local OIDC issuer, when started
 
     def start(self) -> DevPlatform:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self._database()
         self._aws()
+        self._oidc()
         self._kubernetes()
         self._migrate()
         self._gateway()
-        (self.state_dir / "dev.json").write_text(
-            json.dumps({"api_url": self.api_url, "aws_endpoint_url": os.environ["AWS_ENDPOINT_URL"]}, indent=2)
-        )
+        state = {
+            "api_url": self.api_url,
+            "aws_endpoint_url": os.environ["AWS_ENDPOINT_URL"],
+            "oidc_issuer": self.oidc_url,
+            "oidc_client_id": DEV_CLIENT_ID if self.oidc_url else None,
+        }
+        (self.state_dir / "dev.json").write_text(json.dumps(state, indent=2))
         return self
 
     def stop(self) -> None:
@@ -93,9 +114,29 @@ class DevPlatform:
             self._stops.append(server.stop)
             use_local_aws(f"http://127.0.0.1:{port}")
             log.info("AWS: no AWS_ENDPOINT_URL, started moto server at %s", os.environ["AWS_ENDPOINT_URL"])
-        if not (os.environ.get("JWT_SECRET") or os.environ.get("JWT_SECRET_ID")):
-            os.environ["JWT_SECRET_ID"] = ensure_local_jwt_secret()
-            log.info("Platform JWT key: Secrets Manager secret %s", JWT_SECRET_NAME)
+        secret_id = os.environ.setdefault("JWT_KEYS_SECRET_ID", JWT_KEYS_SECRET_NAME)
+        created = ensure_local_signing_keys(secret_id)
+        log.info("Platform token keys: Secrets Manager secret %s (%s)", secret_id, "created" if created else "existing")
+        if not os.environ.get("PLATFORM_ADMINS"):
+            os.environ["PLATFORM_ADMINS"] = json.dumps([LOCAL_PLATFORM_ADMIN])
+            log.info("Platform admins: no PLATFORM_ADMINS, using %s", LOCAL_PLATFORM_ADMIN)
+
+    def _oidc(self) -> None:
+        if os.environ.get("OIDC_ISSUER"):
+            audience = os.environ.get("OIDC_AUDIENCE")
+            log.info("Sign-in: using OIDC_ISSUER=%s (audience %s)", os.environ["OIDC_ISSUER"], audience)
+            return
+        from idp_local.emulators.oidc import OidcIssuer
+
+        port = int(os.environ.get("IDP_OIDC_PORT", "8002"))
+        issuer = OidcIssuer(host=self.host, port=port).start()
+        self._stops.append(issuer.stop)
+        self.oidc_url = issuer.url
+        os.environ["OIDC_ISSUER"] = issuer.url
+        os.environ["OIDC_AUDIENCE"] = DEV_CLIENT_ID
+        log.info(
+            "Sign-in: no OIDC_ISSUER, started the local OIDC issuer at %s (client id %s)", issuer.url, DEV_CLIENT_ID
+        )
 
     def _kubernetes(self) -> None:
         mode = os.environ.get("KUBERNETES_MODE", "kubeconfig")
@@ -144,24 +185,44 @@ def use_local_aws(endpoint_url: str) -> None:
         os.environ.setdefault(key, value)
 
 
-def ensure_local_jwt_secret() -> str:
-    """Creates the local signing key in (moto's) Secrets Manager once; returns its id."""
+def ensure_local_signing_keys(secret_id: str) -> bool:
+    """Creates the platform tokens' key set in (moto's) Secrets Manager if missing; True when it did."""
     import boto3
 
-    client = boto3.client("secretsmanager")
-    try:
-        client.describe_secret(SecretId=JWT_SECRET_NAME)
-    except client.exceptions.ResourceNotFoundException:
-        client.create_secret(Name=JWT_SECRET_NAME, SecretString=secrets.token_urlsafe(48))
-    return JWT_SECRET_NAME
+    from idp.auth.keys import ensure_keys
+
+    return ensure_keys(boto3.client("secretsmanager"), secret_id)
 
 
-def local_token(user: str, *, platform_admin: bool = False, ttl_seconds: int = 12 * 3600) -> str:
-    """A platform token signed with the configured key (for local use and demos)."""
-    from idp.auth.tokens import issue_token
-    from idp.config import get_settings
+def local_token(user: str, *, api_url: str, oidc_issuer: str, client_id: str = DEV_CLIENT_ID) -> str:
+    """A platform token for `user`, by signing in the way a person does.
 
-    return issue_token(get_settings(), subject=user, email=user, platform_admin=platform_admin, ttl_seconds=ttl_seconds)
+    The device flow at the local OIDC issuer (request a code, approve it as `user`, redeem
+    it for an ID token), then `POST /auth/token` with that ID token.
+    """
+    import requests
+
+    from idp_local.emulators.oidc import DEVICE_CODE_GRANT
+
+    session = requests.Session()
+
+    def post(url: str, **kwargs: object) -> dict[str, str]:
+        response = session.post(url, timeout=30, **kwargs)  # type: ignore[arg-type]
+        if response.status_code != 200:
+            raise RuntimeError(f"sign-in failed at {url}: HTTP {response.status_code} {response.text[:300]}")
+        return dict(response.json())
+
+    issuer = oidc_issuer.rstrip("/")
+    grant = post(f"{issuer}/device/authorize", data={"client_id": client_id, "scope": "openid email profile"})
+    approved = session.get(f"{issuer}/device", params={"user_code": grant["user_code"], "user": user}, timeout=30)
+    if approved.status_code != 200:
+        raise RuntimeError(f"the local OIDC issuer did not approve the sign-in: HTTP {approved.status_code}")
+    tokens = post(
+        f"{issuer}/token",
+        data={"grant_type": DEVICE_CODE_GRANT, "device_code": grant["device_code"], "client_id": client_id},
+    )
+    exchanged = post(f"{api_url.rstrip('/')}/auth/token", json={"id_token": tokens["id_token"]})
+    return exchanged["access_token"]
 
 
 def main(host: str = "127.0.0.1", port: int = 8000) -> None:
@@ -169,15 +230,27 @@ def main(host: str = "127.0.0.1", port: int = 8000) -> None:
     # pgserver logs every initdb line at INFO; our own announcements say what matters.
     logging.getLogger("pgserver").setLevel(logging.WARNING)
     platform = DevPlatform(host=host, port=port).start()
-    token = local_token("alice@example.com")
+    from idp.config import get_settings
+
+    ttl = get_settings().jwt_ttl_seconds
+    if platform.oidc_url:
+        sign_in = (
+            "Sign in (the device flow at the local OIDC issuer, then POST /auth/token; tokens last\n"
+            f"{ttl} s; {LOCAL_PLATFORM_ADMIN} is a platform admin unless PLATFORM_ADMINS names others):\n"
+            "  export TOKEN=$(.venv/bin/idp dev-token alice@example.com)\n"
+            f'  curl -s {platform.api_url}/auth/me -H "Authorization: Bearer $TOKEN"'
+        )
+    else:
+        sign_in = (
+            f"Sign in with an ID token ($ID_TOKEN) from your issuer {os.environ['OIDC_ISSUER']}:\n"
+            f'  curl -s -X POST {platform.api_url}/auth/token -H "Authorization: Bearer $ID_TOKEN"\n'
+            "  export TOKEN=<its access_token>"
+        )
     print(
         f"""
 The IDP API is up at {platform.api_url}
 
-Get a token (platform tokens are short-lived JWTs; this one is for alice@example.com):
-  export TOKEN=$(.venv/bin/idp dev-token alice@example.com)
-  # or use this one, valid 12 h:
-  export TOKEN={token}
+{sign_in}
 
 Create a tenant:
   curl -s -X POST {platform.api_url}/tenants -H "Authorization: Bearer $TOKEN" \\

@@ -14,7 +14,16 @@ from idp.config import reset_settings
 from idp.db import reset_database
 from idp_local.dev import DevPlatform, free_port, local_token
 
-CONFIGURED = ("DATABASE_URL", "DATABASE_SCHEMA", "AWS_ENDPOINT_URL", "KUBECONFIG", "JWT_SECRET", "JWT_SECRET_ID")
+CONFIGURED = (
+    "DATABASE_URL",
+    "DATABASE_SCHEMA",
+    "AWS_ENDPOINT_URL",
+    "KUBECONFIG",
+    "JWT_KEYS_SECRET_ID",
+    "OIDC_ISSUER",
+    "OIDC_AUDIENCE",
+    "PLATFORM_ADMINS",
+)
 
 
 def test_dev_platform_on_embedded_defaults(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -22,6 +31,7 @@ def test_dev_platform_on_embedded_defaults(tmp_path: Path, caplog: pytest.LogCap
     for name in CONFIGURED:
         os.environ.pop(name, None)
     os.environ["IDP_KUBE_EMULATOR_PORT"] = str(free_port())
+    os.environ["IDP_OIDC_PORT"] = str(free_port())
     reset_settings()
     reset_database()
     reset_kube_client()
@@ -33,9 +43,16 @@ def test_dev_platform_on_embedded_defaults(tmp_path: Path, caplog: pytest.LogCap
         assert "started embedded pgserver" in announced
         assert "started moto server" in announced
         assert "started the Kubernetes API emulator" in announced
+        assert "started the local OIDC issuer" in announced
+        assert "Platform token keys: Secrets Manager secret" in announced
         assert "Migrations: 0001_tenants.sql" in announced
+        assert platform.oidc_url is not None
 
-        token = local_token("alice@example.com")
+        # Signing in for real: the device flow at the local issuer, then POST /auth/token.
+        token = local_token("alice@example.com", api_url=platform.api_url, oidc_issuer=platform.oidc_url)
+        me = requests.get(platform.api_url + "/auth/me", headers={"Authorization": f"Bearer {token}"}, timeout=30)
+        assert me.status_code == 200, me.text
+        assert me.json()["user_id"] == "alice@example.com"
         created = requests.post(
             platform.api_url + "/tenants",
             json={"name": "payments", "display_name": "Payments", "environments": ["dev"]},

@@ -69,6 +69,14 @@ class Settings(BaseSettings):
     jwt_issuer: str = "idp"
     jwt_audience: str = "idp-api"
     jwt_leeway_seconds: int = 30
+    jwt_keys_secret_id: str | None = Field(
+        default=None, description="Secrets Manager id of the RS256 signing key set (current + previous keys)"
+    )
+    jwt_ttl_seconds: int = Field(default=900, gt=0, le=12 * 3600, description="lifetime of platform tokens")
+
+    # Sign-in: the OpenID Connect issuer whose ID tokens /auth/token exchanges for platform tokens.
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = Field(default=None, description="the ID tokens' `aud` (this platform's client id)")
 
     # Tenants
     default_environments: list[str] = ["dev", "staging", "prod"]

@@ -4,6 +4,11 @@ A valid token yields an Allow policy for the whole API plus a context (strings o
 that the functions read as the caller. An invalid one yields a Deny whose context
 carries the reason; the template's ACCESS_DENIED gateway response turns it into a 401
 `{"error": {...}}`, so callers learn what was wrong without a 500.
+
+Two kinds of bearer token are accepted: platform JWTs (RS256, checked against the key set
+in Secrets Manager) and service-account tokens (`idp_sa_...`, looked up in the database).
+The database and its driver are touched only when a service-account token arrives, so the
+authorizer's cold start stays free of pg8000.
 """
 
 from __future__ import annotations
@@ -14,7 +19,9 @@ from idp.auth.tokens import verify_token
 from idp.config import Settings
 from idp.errors import Unauthenticated
 
-__all__ = ["authorize_request", "bearer_token"]
+__all__ = ["SERVICE_ACCOUNT_TOKEN_PREFIX", "authorize_request", "bearer_token"]
+
+SERVICE_ACCOUNT_TOKEN_PREFIX = "idp_sa_"
 
 
 def bearer_token(headers: dict[str, str] | None) -> str:
@@ -44,10 +51,41 @@ def _policy(principal: str, effect: str, resource: str, context: dict[str, Any])
     }
 
 
+def _service_account_context(token: str) -> tuple[str, dict[str, Any]]:
+    """(principal, context) of a service-account token; Unauthenticated when it is not valid."""
+    try:
+        from idp.service_accounts.service import authenticate_token
+    except ModuleNotFoundError as exc:
+        if not (exc.name or "").startswith("idp.service_accounts"):
+            raise
+        raise Unauthenticated(
+            "service-account tokens are not supported by this deployment yet", code="service_accounts_unavailable"
+        ) from exc
+    from idp.db import get_database
+
+    db = get_database()
+    with db.transaction():
+        principal = authenticate_token(db, token)
+    user_id = f"sa:{principal.tenant}:{principal.name}"
+    return user_id, {
+        "user_id": user_id,
+        "kind": "service_account",
+        "service_account_id": str(principal.id),
+        "tenant": principal.tenant,
+        "role": principal.role,
+        "platform_admin": "false",
+        "email": "",
+    }
+
+
 def authorize_request(event: dict[str, Any], settings: Settings) -> dict[str, Any]:
     resource = _api_wildcard(str(event.get("methodArn", "*")))
     try:
-        claims = verify_token(settings, bearer_token(event.get("headers")))
+        token = bearer_token(event.get("headers"))
+        if token.startswith(SERVICE_ACCOUNT_TOKEN_PREFIX):
+            principal, context = _service_account_context(token)
+            return _policy(principal, "Allow", resource, context)
+        claims = verify_token(settings, token)
     except Unauthenticated as exc:
         return _policy("anonymous", "Deny", resource, {"error_code": exc.code, "message": exc.message})
     platform_admin = claims.platform_admin or claims.sub in settings.platform_admins

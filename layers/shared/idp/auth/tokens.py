@@ -1,7 +1,9 @@
-"""Platform JWTs: issued by the platform, checked by the API authorizer.
+"""Platform JWTs: issued by the auth function, checked by the API authorizer.
 
-The signing key comes from settings (HS256 secret, or an RS256 key pair). Only the
-configured algorithm is accepted, so `alg: none` and HS/RS confusion are refused.
+RS256 only, signed with the key set's current key and naming it in the `kid` header;
+verification picks the key by `kid` among the current and previous keys. The algorithm
+allow-list is `["RS256"]` and the header is checked before any key is chosen, so
+`alg: none` and HS/RS confusion (a token MACed with the public key) are refused.
 """
 
 from __future__ import annotations
@@ -12,10 +14,14 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from idp.auth.keys import KeySet, load_keyset
 from idp.config import Settings
 from idp.errors import Unauthenticated
 
-__all__ = ["TokenClaims", "issue_token", "verify_token"]
+__all__ = ["ALGORITHM", "TokenClaims", "issue_token", "verify_token"]
+
+ALGORITHM = "RS256"
+_MAX_TOKEN_LENGTH = 8192
 
 
 class TokenClaims(BaseModel):
@@ -29,23 +35,6 @@ class TokenClaims(BaseModel):
     jti: str
 
 
-def _signing_key(settings: Settings) -> Any:
-    if settings.jwt_algorithm == "HS256":
-        secret = settings.resolved_jwt_secret()
-        if not secret:
-            raise RuntimeError("JWT_SECRET (or JWT_SECRET_ID) is not configured")
-        return secret
-    raise RuntimeError("RS256 signing needs the auth service's private key")
-
-
-def _verification_key(settings: Settings) -> Any:
-    if settings.jwt_algorithm == "HS256":
-        return _signing_key(settings)
-    if not settings.jwt_public_key:
-        raise RuntimeError("JWT_PUBLIC_KEY is not configured")
-    return settings.jwt_public_key
-
-
 def issue_token(
     settings: Settings,
     *,
@@ -53,10 +42,13 @@ def issue_token(
     email: str | None = None,
     name: str | None = None,
     platform_admin: bool = False,
-    ttl_seconds: int = 3600,
+    ttl_seconds: int | None = None,
+    keyset: KeySet | None = None,
 ) -> str:
+    """A platform token for `subject`, valid `ttl_seconds` (default `JWT_TTL_SECONDS`)."""
     import jwt
 
+    keyset = keyset or load_keyset(settings)
     now = int(time.time())
     claims = {
         "iss": settings.jwt_issuer,
@@ -68,25 +60,47 @@ def issue_token(
         "platform_admin": platform_admin,
         "iat": now,
         "nbf": now,
-        "exp": now + ttl_seconds,
+        "exp": now + (ttl_seconds if ttl_seconds is not None else settings.jwt_ttl_seconds),
         "jti": uuid.uuid4().hex,
     }
-    return jwt.encode(claims, _signing_key(settings), algorithm=settings.jwt_algorithm)
+    key = keyset.current
+    return jwt.encode(claims, key.private_key(), algorithm=ALGORITHM, headers={"kid": key.kid})
 
 
-def verify_token(settings: Settings, token: str) -> TokenClaims:
+def _verification_key(token: str, keyset: KeySet) -> Any:
+    import jwt
+
+    if not token or len(token) > _MAX_TOKEN_LENGTH:
+        raise Unauthenticated("token is malformed", code="token_invalid")
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError as exc:
+        raise Unauthenticated("token is malformed", code="token_invalid") from exc
+    if header.get("alg") != ALGORITHM:
+        raise Unauthenticated("token algorithm is not allowed", code="token_bad_algorithm")
+    kid = header.get("kid")
+    if not isinstance(kid, str) or not kid:
+        raise Unauthenticated("token names no signing key (kid)", code="token_unknown_key")
+    key = keyset.verification_key(kid)
+    if key is None:
+        raise Unauthenticated("token is signed by an unknown signing key", code="token_unknown_key")
+    return key.public_key()
+
+
+def verify_token(settings: Settings, token: str, *, keyset: KeySet | None = None) -> TokenClaims:
     """The token's claims, or Unauthenticated saying what is wrong (never echoing the token)."""
     import jwt
 
+    public_key = _verification_key(token, keyset or load_keyset(settings))
     try:
         claims = jwt.decode(
             token,
-            _verification_key(settings),
-            algorithms=[settings.jwt_algorithm],
+            public_key,
+            algorithms=[ALGORITHM],
             audience=settings.jwt_audience,
             issuer=settings.jwt_issuer,
             leeway=settings.jwt_leeway_seconds,
-            options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+            options={"require": ["exp", "iat", "nbf", "sub", "iss", "aud"]},
         )
     except jwt.ExpiredSignatureError as exc:
         raise Unauthenticated("token has expired", code="token_expired") from exc
@@ -104,4 +118,9 @@ def verify_token(settings: Settings, token: str) -> TokenClaims:
         raise Unauthenticated("token signature is invalid", code="token_bad_signature") from exc
     except jwt.PyJWTError as exc:
         raise Unauthenticated("token is malformed", code="token_invalid") from exc
-    return TokenClaims.model_validate({**claims, "jti": claims.get("jti") or ""})
+    if not isinstance(claims.get("sub"), str) or not claims["sub"] or claims.get("kind", "user") != "user":
+        raise Unauthenticated("token subject is malformed", code="token_invalid")
+    try:
+        return TokenClaims.model_validate({**claims, "jti": claims.get("jti") or ""})
+    except ValueError as exc:
+        raise Unauthenticated("token claims are malformed", code="token_invalid") from exc

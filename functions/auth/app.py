@@ -1,0 +1,24 @@
+"""The auth function: sign-in (OIDC ID token → platform token), the JWKS, and who am I."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from idp.auth.views import router as auth_router
+from idp.http import build_resolver
+from idp.observability import logger
+from idp.service_accounts.views import router as service_accounts_router
+
+app = build_resolver(
+    [auth_router, service_accounts_router],
+    title="IDP auth",
+    description="Sign-in, the platform's public keys, the caller, service accounts",
+)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,256 @@
+"""The RS256 signing keys of platform tokens, kept as one Secrets Manager secret.
+
+The secret's value is JSON::
+
+    {"current": {"kid": "...", "private_pem": "..."},
+     "previous": [{"kid": "...", "public_pem": "...", "retired_at": "2026-01-01T00:00:00+00:00"}]}
+
+New tokens are signed with `current`; tokens signed with a `previous` key keep verifying
+until `rotate_keys` drops that key, which it does only once the longest-lived token it
+could have signed has expired. Retired keys keep only their public half.
+
+The secret is read through `idp.config.read_secret` (cached for five minutes), so a
+container may go on signing with the old current key for up to that long after a rotation,
+and a container whose cache is older than a rotation refuses tokens of the new key until
+its cache expires: rotate outside busy hours, or restart the functions after rotating.
+
+`cryptography`, `jwt` and the Secrets Manager client are used lazily: importing this module
+stays cheap for the authorizer's cold start.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+
+from idp.config import Settings, read_secret
+from idp.errors import DownstreamError
+
+__all__ = [
+    "KeySet",
+    "SigningKey",
+    "ensure_keys",
+    "generate_key",
+    "jwks",
+    "load_keyset",
+    "rotate_keys",
+]
+
+_ALGORITHM = "RS256"
+_KEY_SIZE = 2048
+
+
+class SigningKey(BaseModel):
+    """One key of the set: the current one has its private half, retired ones may have only the public."""
+
+    kid: str = Field(min_length=1)
+    private_pem: SecretStr | None = None
+    public_pem: str | None = None
+    retired_at: datetime | None = None
+
+    @model_validator(mode="after")
+    def _has_a_key(self) -> SigningKey:
+        if self.private_pem is None and not self.public_pem:
+            raise ValueError(f"signing key {self.kid!r} has neither private_pem nor public_pem")
+        return self
+
+    def public_key(self) -> Any:
+        """The `cryptography` RSA public key (parsed once per key)."""
+        cached = _parsed_public.get(self.kid)
+        if cached is not None and cached[0] == self._fingerprint():
+            return cached[1]
+        from cryptography.hazmat.primitives import serialization
+
+        if self.public_pem:
+            key = serialization.load_pem_public_key(self.public_pem.encode())
+        else:
+            key = self.private_key().public_key()
+        _parsed_public[self.kid] = (self._fingerprint(), key)
+        return key
+
+    def private_key(self) -> Any:
+        """The `cryptography` RSA private key (parsed once per key)."""
+        if self.private_pem is None:
+            raise RuntimeError(f"signing key {self.kid} has no private half")
+        cached = _parsed_private.get(self.kid)
+        if cached is not None and cached[0] == self._fingerprint():
+            return cached[1]
+        from cryptography.hazmat.primitives import serialization
+
+        key = serialization.load_pem_private_key(self.private_pem.get_secret_value().encode(), password=None)
+        _parsed_private[self.kid] = (self._fingerprint(), key)
+        return key
+
+    def _fingerprint(self) -> int:
+        secret = self.private_pem.get_secret_value() if self.private_pem else ""
+        return hash((secret, self.public_pem or ""))
+
+    def stored(self) -> dict[str, Any]:
+        """The JSON form kept in the secret."""
+        value: dict[str, Any] = {"kid": self.kid}
+        if self.private_pem is not None:
+            value["private_pem"] = self.private_pem.get_secret_value()
+        if self.public_pem:
+            value["public_pem"] = self.public_pem
+        if self.retired_at is not None:
+            value["retired_at"] = self.retired_at.isoformat()
+        return value
+
+
+class KeySet(BaseModel):
+    """The signing key (`current`, with its private half) and the retired keys that still verify."""
+
+    current: SigningKey
+    previous: list[SigningKey] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _current_can_sign(self) -> KeySet:
+        if self.current.private_pem is None:
+            raise ValueError("the current signing key needs its private_pem")
+        kids = [self.current.kid, *(k.kid for k in self.previous)]
+        if len(set(kids)) != len(kids):
+            raise ValueError("signing key ids must be unique")
+        return self
+
+    def verification_key(self, kid: str) -> SigningKey | None:
+        """The key named `kid` among the current and previous ones."""
+        return next((k for k in (self.current, *self.previous) if k.kid == kid), None)
+
+    def to_secret_string(self) -> str:
+        return json.dumps({"current": self.current.stored(), "previous": [k.stored() for k in self.previous]})
+
+
+# Parsed `cryptography` keys by kid (with a fingerprint of their PEM): parsing an RSA key
+# costs milliseconds, and the authorizer verifies on every uncached request.
+_parsed_public: dict[str, tuple[int, Any]] = {}
+_parsed_private: dict[str, tuple[int, Any]] = {}
+_last_loaded: tuple[str, KeySet] | None = None
+_load_lock = threading.Lock()
+
+
+def load_keyset(settings: Settings) -> KeySet:
+    """The key set named by `JWT_KEYS_SECRET_ID` (the secret is cached by `read_secret`)."""
+    global _last_loaded
+    if not settings.jwt_keys_secret_id:
+        raise RuntimeError("JWT_KEYS_SECRET_ID is not configured")
+    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
+    try:
+        raw = read_secret(settings.jwt_keys_secret_id)
+    except GetParameterError as exc:
+        raise DownstreamError("the platform signing keys are unavailable", code="signing_keys_unavailable") from exc
+    with _load_lock:
+        if _last_loaded is not None and _last_loaded[0] == raw:
+            return _last_loaded[1]
+        try:
+            keyset = KeySet.model_validate_json(raw)
+        except ValueError:
+            # Never echo the secret (pydantic's errors quote the input): name the problem only.
+            raise RuntimeError(f"the signing key secret {settings.jwt_keys_secret_id} is malformed") from None
+        _last_loaded = (raw, keyset)
+        return keyset
+
+
+def generate_key() -> SigningKey:
+    """A new 2048-bit RSA key with a random kid."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=_KEY_SIZE)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    kid = datetime.now(UTC).strftime("%Y%m%d") + "-" + uuid.uuid4().hex[:12]
+    return SigningKey(kid=kid, private_pem=SecretStr(pem))
+
+
+def _public_pem(key: SigningKey) -> str:
+    from cryptography.hazmat.primitives import serialization
+
+    return (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+
+
+def _not_found(client: Any) -> type[Exception]:
+    return client.exceptions.ResourceNotFoundException
+
+
+def ensure_keys(client: Any, secret_id: str) -> bool:
+    """Creates the key set secret with a fresh key if it does not exist; True when it did so.
+
+    `client` is a boto3 Secrets Manager client (`make dev` and the tests pass one for moto).
+    """
+    from botocore.exceptions import ClientError
+
+    try:
+        client.describe_secret(SecretId=secret_id)
+        return False
+    except _not_found(client):
+        pass
+    except ClientError as exc:
+        raise DownstreamError("Secrets Manager is unavailable", code="signing_keys_unavailable") from exc
+    keyset = KeySet(current=generate_key())
+    try:
+        client.create_secret(
+            Name=secret_id,
+            Description="RS256 signing keys of the IDP's platform tokens",
+            SecretString=keyset.to_secret_string(),
+        )
+    except client.exceptions.ResourceExistsException:
+        return False  # created meanwhile by someone else
+    except ClientError as exc:
+        raise DownstreamError("could not create the signing key secret", code="signing_keys_unavailable") from exc
+    return True
+
+
+def rotate_keys(client: Any, secret_id: str, *, retain_seconds: int | None = None) -> KeySet:
+    """Makes a new current key; the old one moves to `previous` (public half only).
+
+    Previous keys retired more than `retain_seconds` ago (default: the token lifetime plus
+    the leeway, the longest a token they signed can still be valid) are dropped.
+    """
+    from botocore.exceptions import ClientError
+
+    if retain_seconds is None:
+        from idp.config import get_settings
+
+        settings = get_settings()
+        retain_seconds = settings.jwt_ttl_seconds + settings.jwt_leeway_seconds
+    try:
+        raw = client.get_secret_value(SecretId=secret_id)["SecretString"]
+    except ClientError as exc:
+        raise DownstreamError("could not read the signing key secret", code="signing_keys_unavailable") from exc
+    try:
+        old = KeySet.model_validate_json(raw)
+    except ValueError:
+        raise RuntimeError(f"the signing key secret {secret_id} is malformed") from None
+    now = datetime.now(UTC)
+    cutoff = now - timedelta(seconds=retain_seconds)
+    retired = SigningKey(kid=old.current.kid, public_pem=_public_pem(old.current), retired_at=now)
+    kept = [k for k in old.previous if k.retired_at is None or k.retired_at > cutoff]
+    keyset = KeySet(current=generate_key(), previous=[retired, *kept])
+    try:
+        client.put_secret_value(SecretId=secret_id, SecretString=keyset.to_secret_string())
+    except ClientError as exc:
+        raise DownstreamError("could not store the rotated signing keys", code="signing_keys_unavailable") from exc
+    return keyset
+
+
+def jwks(keyset: KeySet) -> dict[str, Any]:
+    """The public keys as a JSON Web Key Set: the current one first, then the retired ones."""
+    from jwt.algorithms import RSAAlgorithm
+
+    return {
+        "keys": [
+            {**RSAAlgorithm.to_jwk(key.public_key(), as_dict=True), "kid": key.kid, "use": "sig", "alg": _ALGORITHM}
+            for key in (keyset.current, *keyset.previous)
+        ]
+    }
