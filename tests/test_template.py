@@ -20,7 +20,10 @@ ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "template.yaml"
 
 # Routers served by each function: function logical id -> the Powertools routers it includes.
-FUNCTION_ROUTERS = {"TenantFunction": ["idp.tenants.views"]}
+FUNCTION_ROUTERS = {
+    "AuthFunction": ["idp.auth.views", "idp.service_accounts.views"],
+    "TenantFunction": ["idp.tenants.views", "idp.audit.views"],
+}
 
 
 class _StubManagedPolicyLoader:
@@ -128,3 +131,26 @@ def test_api_events_use_the_api_and_its_authorizer(template: dict[str, Any]) -> 
             assert isinstance(body, str)
     assert responses["ACCESS_DENIED"]["StatusCode"] == "401"
     assert responses["THROTTLED"]["StatusCode"] == "429"
+
+
+def test_only_sign_in_and_the_jwks_are_public(template: dict[str, Any]) -> None:
+    public = set()
+    for resource in template["Resources"].values():
+        for event in resource.get("Properties", {}).get("Events", {}).values():
+            if event["Type"] == "Api" and event["Properties"].get("Auth", {}).get("Authorizer") == "NONE":
+                public.add((event["Properties"]["Method"].upper(), event["Properties"]["Path"]))
+    assert public == {("POST", "/auth/token"), ("GET", "/auth/.well-known/jwks.json")}
+    identity = template["Resources"]["Api"]["Properties"]["Auth"]["Authorizers"]["PlatformAuthorizer"]["Identity"]
+    assert identity["ReauthorizeEvery"] == 60
+
+
+def test_auth_functions_read_only_their_secrets(template: dict[str, Any]) -> None:
+    role = template["Resources"]["AuthFunctionsRole"]["Properties"]
+    (policy,) = role["Policies"]
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert statement["Action"] == "secretsmanager:GetSecretValue"
+    assert statement["Resource"] == [{"Ref": "DatabaseSecretArn"}, {"Ref": "JwtKeysSecretArn"}]
+    for function in ("AuthFunction", "AuthorizerFunction"):
+        props = template["Resources"][function]["Properties"]
+        assert props["Role"] == {"Fn::GetAtt": ["AuthFunctionsRole", "Arn"]}
+        assert props["Environment"]["Variables"]["JWT_KEYS_SECRET_ID"] == {"Ref": "JwtKeysSecretArn"}

@@ -7,11 +7,16 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from idp.audit.views import router as audit_router
 from idp.http import build_resolver
 from idp.observability import logger
-from idp.tenants.views import router
+from idp.tenants.views import router as tenants_router
 
-app = build_resolver([router], title="IDP tenants", description="Tenants, members, namespaces per environment")
+app = build_resolver(
+    [tenants_router, audit_router],
+    title="IDP tenants",
+    description="Tenants, members, namespaces per environment, and the audit log",
+)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -403,20 +403,18 @@ def test_the_real_template_is_discovered() -> None:
     model = load_template(ROOT / "template.yaml")
     api = model.api()
     assert api.stage == "v1"
-    routes = {(r.method, r.path) for r in api.routes}
-    assert routes == {
+    # Which routes exist is the access table's business (tests/idp/auth/test_route_access.py);
+    # here: the tenant routes are found, served by the right function, behind the authorizer.
+    routes = {(r.method, r.path): r for r in api.routes}
+    for method, path in [
         ("POST", "/tenants"),
-        ("GET", "/tenants"),
         ("GET", "/tenants/{tenant}"),
-        ("PATCH", "/tenants/{tenant}"),
-        ("DELETE", "/tenants/{tenant}"),
-        ("POST", "/tenants/{tenant}/reconcile"),
-        ("GET", "/tenants/{tenant}/members"),
-        ("POST", "/tenants/{tenant}/members"),
         ("DELETE", "/tenants/{tenant}/members/{user}"),
-    }
-    assert {r.function for r in api.routes} == {"TenantFunction"}
-    assert {r.authorizer for r in api.routes} == {"PlatformAuthorizer"}
+    ]:
+        assert routes[(method, path)].function == "TenantFunction"
+        assert routes[(method, path)].authorizer == "PlatformAuthorizer"
+    assert routes[("POST", "/auth/token")].authorizer is None
+    assert routes[("GET", "/auth/me")].function == "AuthFunction"
     authorizer = api.authorizers["PlatformAuthorizer"]
     assert (authorizer.function, authorizer.payload_type) == ("AuthorizerFunction", "REQUEST")
     assert (authorizer.headers, authorizer.reauthorize_every) == (("Authorization",), 60)

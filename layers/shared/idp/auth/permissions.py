@@ -1,21 +1,35 @@
-"""The one table of who may do what, enforced in one place for every tenant route.
+"""The one table of who may do what, and the one gate that enforces it for every route.
 
-A caller who is not a member of a tenant gets 404 for it, never 403, so that a tenant's
-existence does not leak across teams.
+Every route of every function is listed in `ROUTE_POLICIES`; the gate (installed on each
+resolver by `idp.http.build_resolver`) looks the route up before the handler runs. A route
+missing from the table is refused (fail closed), and the role × route test fails until it
+is listed. A caller who is not a member of a tenant gets 404 for it, never 403, so that a
+tenant's existence does not leak across teams.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
+from typing import cast
 
 from idp.db import Database
-from idp.errors import Forbidden
+from idp.errors import Forbidden, NotFound, Unauthenticated
 from idp.http.caller import Caller
 from idp.tenants import service
 from idp.tenants.models import Role
 from idp.tenants.service import TenantRecord
 
-__all__ = ["ROLE_PERMISSIONS", "Action", "authorize", "role_allows"]
+__all__ = [
+    "ROLE_PERMISSIONS",
+    "ROUTE_POLICIES",
+    "Action",
+    "RoutePolicy",
+    "authorize",
+    "check_route",
+    "role_allows",
+]
 
 
 class Action(StrEnum):
@@ -26,14 +40,71 @@ class Action(StrEnum):
     MEMBERS_READ = "members:read"
     MEMBERS_MANAGE = "members:manage"
     OWNERS_MANAGE = "owners:manage"
+    SERVICE_ACCOUNTS_READ = "service-accounts:read"
+    SERVICE_ACCOUNTS_MANAGE = "service-accounts:manage"
+    AUDIT_READ = "audit:read"
 
 
 _READ = {Action.TENANT_READ, Action.MEMBERS_READ}
 ROLE_PERMISSIONS: dict[Role, frozenset[Action]] = {
     "viewer": frozenset(_READ),
-    "developer": frozenset(_READ),
-    "admin": frozenset(_READ | {Action.TENANT_UPDATE, Action.TENANT_RECONCILE, Action.MEMBERS_MANAGE}),
+    "developer": frozenset(_READ | {Action.SERVICE_ACCOUNTS_READ}),
+    "admin": frozenset(
+        _READ
+        | {
+            Action.TENANT_UPDATE,
+            Action.TENANT_RECONCILE,
+            Action.MEMBERS_MANAGE,
+            Action.SERVICE_ACCOUNTS_READ,
+            Action.SERVICE_ACCOUNTS_MANAGE,
+        }
+    ),
     "owner": frozenset(Action),
+}
+
+
+@dataclass(frozen=True)
+class RoutePolicy:
+    """Who may call a route.
+
+    `public`: no caller needed. `action`: a tenant-scoped action checked against the
+    caller's role in the path's tenant. Otherwise any signed-in user (`users_only` keeps
+    service accounts out; `admin_only` keeps everyone but platform admins out).
+    """
+
+    public: bool = False
+    action: Action | None = None
+    users_only: bool = False
+    admin_only: bool = False
+
+
+PUBLIC = RoutePolicy(public=True)
+SIGNED_IN_USER = RoutePolicy(users_only=True)
+
+
+def _tenant(action: Action) -> RoutePolicy:
+    return RoutePolicy(action=action)
+
+
+# (method, API Gateway resource path) -> policy. Every route in template.yaml is here.
+ROUTE_POLICIES: dict[tuple[str, str], RoutePolicy] = {
+    ("POST", "/tenants"): SIGNED_IN_USER,
+    ("GET", "/tenants"): RoutePolicy(),
+    ("GET", "/tenants/{tenant}"): _tenant(Action.TENANT_READ),
+    ("PATCH", "/tenants/{tenant}"): _tenant(Action.TENANT_UPDATE),
+    ("DELETE", "/tenants/{tenant}"): _tenant(Action.TENANT_DELETE),
+    ("POST", "/tenants/{tenant}/reconcile"): _tenant(Action.TENANT_RECONCILE),
+    ("GET", "/tenants/{tenant}/members"): _tenant(Action.MEMBERS_READ),
+    ("POST", "/tenants/{tenant}/members"): _tenant(Action.MEMBERS_MANAGE),
+    ("DELETE", "/tenants/{tenant}/members/{user}"): _tenant(Action.MEMBERS_MANAGE),
+    ("GET", "/tenants/{tenant}/service-accounts"): _tenant(Action.SERVICE_ACCOUNTS_READ),
+    ("POST", "/tenants/{tenant}/service-accounts"): _tenant(Action.SERVICE_ACCOUNTS_MANAGE),
+    ("DELETE", "/tenants/{tenant}/service-accounts/{name}"): _tenant(Action.SERVICE_ACCOUNTS_MANAGE),
+    # Platform admins read all of it; anyone else must name (?tenant=) a tenant they own.
+    ("GET", "/audit"): RoutePolicy(action=Action.AUDIT_READ, users_only=True),
+    ("POST", "/auth/token"): PUBLIC,
+    ("GET", "/auth/.well-known/jwks.json"): PUBLIC,
+    ("GET", "/auth/me"): RoutePolicy(),
 }
 
 
@@ -41,25 +112,79 @@ def role_allows(role: Role, action: Action) -> bool:
     return action in ROLE_PERMISSIONS[role]
 
 
+def check_route(
+    database: Callable[[], Database],
+    caller: Caller | None,
+    method: str,
+    resource: str,
+    path_parameters: dict[str, str],
+    query: dict[str, str] | None = None,
+) -> None:
+    """Raises unless `caller` may call this route. The single gate in front of every handler.
+
+    `database` is called only when the check needs it (public routes never open one).
+    """
+    policy = ROUTE_POLICIES.get((method.upper(), resource))
+    if policy is None:
+        raise Forbidden(f"{method} {resource} has no access policy", code="route_not_listed")
+    if policy.public:
+        return
+    if caller is None:
+        raise Unauthenticated("this route needs a signed-in caller")
+    if caller.kind == "service_account":
+        _check_service_account_active(database(), caller)
+        if policy.users_only or policy.admin_only:
+            raise Forbidden("service accounts may not call this route", code="forbidden")
+    if policy.admin_only and not caller.platform_admin:
+        raise Forbidden("only platform admins may call this route", code="forbidden")
+    if policy.action is not None:
+        tenant = path_parameters.get("tenant") or (query or {}).get("tenant")
+        if tenant is None:
+            if caller.platform_admin:
+                return
+            raise Forbidden("name a tenant with ?tenant=", code="tenant_required")
+        db = database()
+        with db.transaction():
+            authorize(db, caller, tenant, policy.action)
+
+
+def _check_service_account_active(db: Database, caller: Caller) -> None:
+    # API Gateway caches authorizer results; this check makes a revocation effective at once.
+    from idp.service_accounts.service import is_active
+
+    if not caller.service_account_id or not is_active(db, caller.service_account_id):
+        raise Unauthenticated("service-account token has been revoked or has expired", code="token_revoked")
+
+
+def caller_role(db: Database, caller: Caller, tenant: TenantRecord) -> Role | None:
+    """The caller's role in the tenant (platform admins act as owners), or None for outsiders."""
+    if caller.platform_admin:
+        return "owner"
+    if caller.kind == "service_account":
+        role = caller.role if caller.tenant == tenant.name else None
+        return cast(Role, role) if role in ROLE_PERMISSIONS else None
+    member = service.get_member(db, tenant, caller.user_id)
+    return member.role if member else None
+
+
 def authorize(
     db: Database, caller: Caller, tenant_name: str, action: Action, *, for_update: bool = False
 ) -> TenantRecord:
     """The tenant if `caller` may do `action` on it; NotFound for outsiders, Forbidden for members who may not."""
-    tenant = service.get_tenant(db, tenant_name, for_update=for_update)
-    if caller.platform_admin:
-        return tenant
-    member = service.get_member(db, tenant, caller.user_id)
-    if member is None:
-        raise service_not_found(tenant_name)
-    if not role_allows(member.role, action):
+    try:
+        tenant = service.get_tenant(db, tenant_name, for_update=for_update)
+    except NotFound:
+        raise _tenant_not_found(tenant_name) from None
+    role = caller_role(db, caller, tenant)
+    if role is None:
+        raise _tenant_not_found(tenant_name)
+    if not role_allows(role, action):
         raise Forbidden(
-            f"role '{member.role}' may not {action.value} on tenant '{tenant_name}'",
-            details={"tenant": tenant_name, "role": member.role, "action": action.value},
+            f"role '{role}' may not {action.value} on tenant '{tenant_name}'",
+            details={"tenant": tenant_name, "role": role, "action": action.value},
         )
     return tenant
 
 
-def service_not_found(tenant_name: str) -> Exception:
-    from idp.errors import NotFound
-
-    return NotFound(f"tenant '{tenant_name}' not found", details={"tenant": tenant_name})
+def _tenant_not_found(tenant_name: str) -> NotFound:
+    return NotFound(f"tenant '{tenant_name}' not found", code="tenant_not_found", details={"tenant": tenant_name})

@@ -17,6 +17,7 @@ from idp.observability import logger
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
     from aws_lambda_powertools.event_handler.api_gateway import Router
+    from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 
 __all__ = ["build_resolver", "error_response", "validation_details"]
 
@@ -43,6 +44,29 @@ def validation_details(errors: Iterable[dict[str, Any]]) -> list[dict[str, str]]
     return details
 
 
+def _access_gate(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
+    """Every route passes the one access table before its handler runs."""
+    from idp import deps
+    from idp.auth.permissions import check_route
+    from idp.errors import Unauthenticated
+    from idp.http.caller import caller_from_event
+
+    event = app.current_event
+    try:
+        caller = caller_from_event(event.raw_event)
+    except Unauthenticated:
+        caller = None
+    check_route(
+        deps.database,
+        caller,
+        event.http_method,
+        event.resource,
+        dict(event.path_parameters or {}),
+        dict(event.query_string_parameters or {}),
+    )
+    return next_middleware(app)
+
+
 def build_resolver(routers: Iterable[Router], *, title: str, description: str = "") -> APIGatewayRestResolver:
     from aws_lambda_powertools.event_handler import APIGatewayRestResolver
     from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
@@ -52,6 +76,7 @@ def build_resolver(routers: Iterable[Router], *, title: str, description: str = 
     resolver = APIGatewayRestResolver(enable_validation=True)
     for router in routers:
         resolver.include_router(router)
+    resolver.use([_access_gate])
 
     @resolver.exception_handler(IdpError)
     def handle_idp_error(error: IdpError) -> Response:

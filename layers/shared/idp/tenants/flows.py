@@ -8,6 +8,7 @@ the request, or reconciling, finishes the work because every step is create-or-u
 
 from __future__ import annotations
 
+from idp.audit.service import record as audit
 from idp.auth.permissions import Action, authorize
 from idp.clients.kubernetes import KINDS, KubeClient, KubeError
 from idp.db import Database
@@ -49,6 +50,7 @@ def create_tenant(db: Database, kube: KubeClient, caller: Caller, spec: TenantCr
                 created_by=caller.user_id,
             )
             service.add_member(db, tenant, user=caller.user_id, role="owner", added_by=caller.user_id)
+            audit(db, caller, "tenant.create", spec.name, tenant=spec.name, details={"environments": spec.environments})
             created = True
         else:
             same_request = (
@@ -88,12 +90,14 @@ def update_tenant(db: Database, kube: KubeClient, caller: Caller, name: str, cha
             environments=environments,
             quotas=quotas,
         )
+        audit(db, caller, "tenant.update", name, tenant=name, details=change.model_dump(exclude_none=True))
     return apply_tenant(db, kube, tenant)
 
 
 def reconcile_tenant(db: Database, kube: KubeClient, caller: Caller, name: str) -> TenantRecord:
     with db.transaction():
         tenant = authorize(db, caller, name, Action.TENANT_RECONCILE)
+        audit(db, caller, "tenant.reconcile", name, tenant=name)
     return apply_tenant(db, kube, tenant)
 
 
@@ -102,6 +106,7 @@ def delete_tenant(db: Database, kube: KubeClient, caller: Caller, name: str) -> 
     with db.transaction():
         tenant = authorize(db, caller, name, Action.TENANT_DELETE, for_update=True)
         tenant = service.set_status(db, tenant, "deleting")
+        audit(db, caller, "tenant.delete", name, tenant=name)
     try:
         for ns in _tenant_namespaces(kube, tenant.name) | {tenant.namespace(e) for e in tenant.environments}:
             kube.delete(KINDS["Namespace"], ns)
@@ -125,6 +130,14 @@ def add_member(
         if current is not None and current.role == "owner" and request.role != "owner":
             _keep_an_owner(db, tenant)
         member = service.add_member(db, tenant, user=request.user, role=request.role, added_by=caller.user_id)
+        audit(
+            db,
+            caller,
+            "member.add" if current is None else "member.role_change",
+            request.user,
+            tenant=name,
+            details={"role": request.role, "previous_role": current.role if current else None},
+        )
     return member, apply_tenant(db, kube, tenant)
 
 
@@ -138,6 +151,7 @@ def remove_member(db: Database, kube: KubeClient, caller: Caller, name: str, use
             authorize(db, caller, name, Action.OWNERS_MANAGE)
             _keep_an_owner(db, tenant)
         service.remove_member(db, tenant, user)
+        audit(db, caller, "member.remove", user, tenant=name, details={"previous_role": current.role})
     return apply_tenant(db, kube, tenant)
 
 

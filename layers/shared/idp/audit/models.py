@@ -1,0 +1,33 @@
+"""Audit entries as they are read back."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+__all__ = ["AuditEntry", "AuditQuery", "Outcome"]
+
+Outcome = Literal["ok", "denied", "failed"]
+
+
+class AuditEntry(BaseModel):
+    id: int
+    at: datetime
+    actor: str
+    actor_kind: str
+    action: str
+    target: str
+    tenant: str | None
+    front_end: str
+    request_id: str | None
+    outcome: Outcome
+    details: dict[str, Any]
+
+
+class AuditQuery(BaseModel):
+    tenant: str | None = Field(default=None, max_length=63)
+    actor: str | None = Field(default=None, max_length=254)
+    action: str | None = Field(default=None, max_length=64)
+    limit: int = Field(default=100, ge=1, le=1000)
