@@ -62,10 +62,6 @@ class Settings(BaseSettings):
     kubernetes_timeout_seconds: float = 10.0
 
     # Platform JWTs (the auth issue replaces the static key with rotated Secrets Manager keys).
-    jwt_algorithm: Literal["HS256", "RS256"] = "HS256"
-    jwt_secret: SecretStr | None = None
-    jwt_secret_id: str | None = None
-    jwt_public_key: str | None = None
     jwt_issuer: str = "idp"
     jwt_audience: str = "idp-api"
     jwt_leeway_seconds: int = 30
@@ -106,11 +102,6 @@ class Settings(BaseSettings):
             raise RuntimeError("DATABASE_URL (or DATABASE_SECRET_ID) is not configured")
         return self.database_url.get_secret_value()
 
-    def resolved_jwt_secret(self) -> str | None:
-        if self.jwt_secret_id:
-            return read_secret(self.jwt_secret_id)
-        return self.jwt_secret.get_secret_value() if self.jwt_secret else None
-
 
 @functools.cache
 def get_settings() -> Settings:
@@ -127,8 +118,8 @@ def reset_settings() -> None:
 _secrets: Any = None
 
 
-def read_secret(secret_id: str) -> str:
-    """A Secrets Manager value, cached by Powertools for five minutes.
+def read_secret(secret_id: str, *, force: bool = False) -> str:
+    """A Secrets Manager value, cached by Powertools for five minutes (`force` reads it anew).
 
     Our own provider (not Powertools' module default) so that `reset_settings` also drops
     the boto3 client and its endpoint along with the cached values.
@@ -138,5 +129,5 @@ def read_secret(secret_id: str) -> str:
         from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
         _secrets = SecretsProvider()
-    value = _secrets.get(secret_id, max_age=300)
+    value = _secrets.get(secret_id, max_age=300, force_fetch=force)
     return value if isinstance(value, str) else value.decode()

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from idp.auth.keys import KeySet, SigningKey, ensure_keys, jwks, load_keyset, rotate_keys
+from idp.auth.keys import KeySet, SigningKey, ensure_keys, generate_key, jwks, load_keyset, rotate_keys
 from idp.config import Settings, reset_settings
+from idp.errors import Unauthenticated
 
 
 @pytest.fixture
@@ -112,3 +113,28 @@ def test_load_keyset_reads_the_secret_and_names_no_secret_when_malformed(
 def test_load_keyset_needs_the_setting() -> None:
     with pytest.raises(RuntimeError, match="JWT_KEYS_SECRET_ID"):
         load_keyset(Settings(jwt_keys_secret_id=None))
+
+
+def test_a_key_rotated_in_after_the_cached_read_is_picked_up(
+    client: Any, secret_id: str, platform_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another container rotated the keys; ours still holds the old secret in its 5-minute cache."""
+    from idp.auth import tokens
+    from idp.config import get_settings
+
+    monkeypatch.setenv("JWT_KEYS_SECRET_ID", secret_id)
+    reset_settings()
+    ensure_keys(client, secret_id)
+    settings = get_settings()
+    load_keyset(settings)  # cached now
+    rotate_keys(client, secret_id, retain_seconds=3600)
+    new_keys = KeySet.model_validate(_stored(client, secret_id))
+    token = tokens.issue_token(settings, subject="alice@example.com", keyset=new_keys)
+
+    monkeypatch.setattr(tokens, "_last_key_refresh", 0.0)
+    assert tokens.verify_token(settings, token).sub == "alice@example.com"
+    # A made-up kid right after is refused without another read (at most one a minute).
+    made_up = tokens.issue_token(settings, subject="x", keyset=KeySet(current=generate_key()))
+    with pytest.raises(Unauthenticated) as refused:
+        tokens.verify_token(settings, made_up)
+    assert refused.value.code == "token_unknown_key"

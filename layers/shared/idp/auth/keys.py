@@ -133,15 +133,15 @@ _last_loaded: tuple[str, KeySet] | None = None
 _load_lock = threading.Lock()
 
 
-def load_keyset(settings: Settings) -> KeySet:
-    """The key set named by `JWT_KEYS_SECRET_ID` (the secret is cached by `read_secret`)."""
+def load_keyset(settings: Settings, *, force: bool = False) -> KeySet:
+    """The key set named by `JWT_KEYS_SECRET_ID` (cached by `read_secret`; `force` re-reads it)."""
     global _last_loaded
     if not settings.jwt_keys_secret_id:
         raise RuntimeError("JWT_KEYS_SECRET_ID is not configured")
     from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
     try:
-        raw = read_secret(settings.jwt_keys_secret_id)
+        raw = read_secret(settings.jwt_keys_secret_id, force=force)
     except GetParameterError as exc:
         raise DownstreamError("the platform signing keys are unavailable", code="signing_keys_unavailable") from exc
     with _load_lock:

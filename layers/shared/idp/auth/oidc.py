@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from idp.auth.jwt_errors import unauthenticated_from
 from idp.errors import DownstreamError, Unauthenticated
 
 __all__ = ["OidcIdentity", "OidcVerifier"]
@@ -120,22 +121,8 @@ class OidcVerifier:
                 leeway=self.leeway_seconds,
                 options={"require": ["exp", "iat", "iss", "aud", "sub"]},
             )
-        except jwt.ExpiredSignatureError as exc:
-            raise Unauthenticated("token has expired", code="token_expired") from exc
-        except jwt.ImmatureSignatureError as exc:
-            raise Unauthenticated("token is not valid yet", code="token_not_yet_valid") from exc
-        except jwt.InvalidAudienceError as exc:
-            raise Unauthenticated("token audience is not this API", code="token_wrong_audience") from exc
-        except jwt.InvalidIssuerError as exc:
-            raise Unauthenticated("token issuer is not trusted", code="token_wrong_issuer") from exc
-        except jwt.InvalidAlgorithmError as exc:
-            raise Unauthenticated("token algorithm is not allowed", code="token_bad_algorithm") from exc
-        except jwt.MissingRequiredClaimError as exc:
-            raise Unauthenticated(f"token lacks the '{exc.claim}' claim", code="token_invalid") from exc
-        except jwt.InvalidSignatureError as exc:
-            raise Unauthenticated("token signature is invalid", code="token_bad_signature") from exc
         except jwt.PyJWTError as exc:
-            raise Unauthenticated("token is malformed", code="token_invalid") from exc
+            raise unauthenticated_from(exc) from exc
 
         subject = claims.get("sub")
         if not isinstance(subject, str) or not subject:

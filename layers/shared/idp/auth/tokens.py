@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from idp.auth.jwt_errors import unauthenticated_from
 from idp.auth.keys import KeySet, load_keyset
 from idp.config import Settings
 from idp.errors import Unauthenticated
@@ -87,11 +88,31 @@ def _verification_key(token: str, keyset: KeySet) -> Any:
     return key.public_key()
 
 
+_KEY_REFRESH_INTERVAL = 60.0
+_last_key_refresh = 0.0
+
+
+def _may_refresh_keys() -> bool:
+    global _last_key_refresh
+    now = time.monotonic()
+    if now - _last_key_refresh < _KEY_REFRESH_INTERVAL:
+        return False
+    _last_key_refresh = now
+    return True
+
+
 def verify_token(settings: Settings, token: str, *, keyset: KeySet | None = None) -> TokenClaims:
     """The token's claims, or Unauthenticated saying what is wrong (never echoing the token)."""
     import jwt
 
-    public_key = _verification_key(token, keyset or load_keyset(settings))
+    try:
+        public_key = _verification_key(token, keyset or load_keyset(settings))
+    except Unauthenticated as exc:
+        # A kid we do not know may be a key rotated in after our cached read of the secret:
+        # re-read it, at most once a minute so that made-up kids cannot flood Secrets Manager.
+        if exc.code != "token_unknown_key" or keyset is not None or not _may_refresh_keys():
+            raise
+        public_key = _verification_key(token, load_keyset(settings, force=True))
     try:
         claims = jwt.decode(
             token,
@@ -102,22 +123,8 @@ def verify_token(settings: Settings, token: str, *, keyset: KeySet | None = None
             leeway=settings.jwt_leeway_seconds,
             options={"require": ["exp", "iat", "nbf", "sub", "iss", "aud"]},
         )
-    except jwt.ExpiredSignatureError as exc:
-        raise Unauthenticated("token has expired", code="token_expired") from exc
-    except jwt.ImmatureSignatureError as exc:
-        raise Unauthenticated("token is not valid yet", code="token_not_yet_valid") from exc
-    except jwt.InvalidAudienceError as exc:
-        raise Unauthenticated("token audience is not this API", code="token_wrong_audience") from exc
-    except jwt.InvalidIssuerError as exc:
-        raise Unauthenticated("token issuer is not trusted", code="token_wrong_issuer") from exc
-    except jwt.InvalidAlgorithmError as exc:
-        raise Unauthenticated("token algorithm is not allowed", code="token_bad_algorithm") from exc
-    except jwt.MissingRequiredClaimError as exc:
-        raise Unauthenticated(f"token lacks the '{exc.claim}' claim", code="token_invalid") from exc
-    except jwt.InvalidSignatureError as exc:
-        raise Unauthenticated("token signature is invalid", code="token_bad_signature") from exc
     except jwt.PyJWTError as exc:
-        raise Unauthenticated("token is malformed", code="token_invalid") from exc
+        raise unauthenticated_from(exc) from exc
     if not isinstance(claims.get("sub"), str) or not claims["sub"] or claims.get("kind", "user") != "user":
         raise Unauthenticated("token subject is malformed", code="token_invalid")
     try:
