@@ -27,13 +27,13 @@ from typing import Any, Literal
 from urllib.parse import unquote, urlencode
 
 from werkzeug.datastructures import Headers
-from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request, Response
 
 from idp_local.gateway_events import api_path, authorizer_event, method_arn, proxy_event, raw_path
 from idp_local.gateway_responses import GatewayError, gateway_response, proxy_response
 from idp_local.lambda_runtime import FunctionRuntime
+from idp_local.serving import BackgroundServer
 from idp_local.template import ApiModel, ApiSpec, AuthorizerSpec, RouteSpec, load_template
 
 __all__ = [
@@ -193,34 +193,23 @@ class LocalGateway:
         self._buckets = {key: TokenBucket(rate, burst, clock) for key, (rate, burst) in settings.items()}
         self._auth_cache: dict[tuple[str, tuple[str, ...]], tuple[float, dict[str, Any]]] = {}
         self._auth_lock = threading.Lock()
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
+        self._server = BackgroundServer(self.wsgi_app, host, port, name="local-apigw", quiet=False)
 
     # -- serving
 
     @property
     def url(self) -> str:
         """The stage's base URL, like the template's ApiUrl output: http://host:port/v1."""
-        if self._server is None:
+        if not self._server.running:
             raise RuntimeError("the gateway is not started")
         return f"http://{self.host}:{self.port}/{self.api.stage}"
 
     def start(self) -> LocalGateway:
-        if self._server is None:
-            self._server = make_server(self.host, self.port, self.wsgi_app, threaded=True)
-            self.port = self._server.server_port
-            self._thread = threading.Thread(target=self._server.serve_forever, name="local-apigw", daemon=True)
-            self._thread.start()
+        self.port = self._server.start()
         return self
 
     def stop(self) -> None:
-        server, thread = self._server, self._thread
-        self._server = self._thread = None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
+        self._server.stop()
 
     def __enter__(self) -> LocalGateway:
         return self.start()

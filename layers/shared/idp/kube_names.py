@@ -5,7 +5,14 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-__all__ = ["DNS1123_LABEL", "MAX_LABEL", "is_dns1123_label", "parse_quantity", "validate_quantity"]
+__all__ = [
+    "DNS1123_LABEL",
+    "MAX_LABEL",
+    "is_dns1123_label",
+    "parse_quantity",
+    "validate_dns1123_label",
+    "validate_quantity",
+]
 
 MAX_LABEL = 63
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -19,6 +26,15 @@ _DECIMAL = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "
 
 def is_dns1123_label(value: str) -> bool:
     return len(value) <= MAX_LABEL and bool(DNS1123_LABEL.match(value))
+
+
+def validate_dns1123_label(value: str) -> str:
+    """For pydantic validators: the value unchanged, or ValueError saying what a label is."""
+    if not is_dns1123_label(value):
+        raise ValueError(
+            "must be a DNS-1123 label: lowercase letters, digits and '-', starting and ending alphanumeric"
+        )
+    return value
 
 
 def validate_quantity(value: str) -> str:

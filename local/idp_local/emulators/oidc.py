@@ -24,18 +24,14 @@ from urllib.parse import urlencode
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
+
+from idp_local.serving import BackgroundServer
 
 __all__ = ["DEVICE_CODE_GRANT", "OidcIssuer"]
 
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 _USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"  # no vowels: no words, no 0/O or 1/I mix-ups
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        return None
 
 
 @dataclass
@@ -71,30 +67,16 @@ class OidcIssuer:
         self.current_kid = ""  # the key new tokens are signed with
         self._grants: dict[str, _DeviceGrant] = {}  # by device code
         self._lock = threading.Lock()
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
+        self._server = BackgroundServer(self._wsgi, host, port, name="oidc-issuer")
         self.rotate_key()
 
     # lifecycle ------------------------------------------------------------------------------
     def start(self) -> OidcIssuer:
-        if self._server is None:
-            server = make_server(self.host, self.port, self._wsgi, threaded=True, request_handler=_QuietHandler)
-            self.port = server.server_port
-            self._server = server
-            self._thread = threading.Thread(
-                target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="oidc-issuer", daemon=True
-            )  # a short poll interval keeps stop() quick
-            self._thread.start()
+        self.port = self._server.start()
         return self
 
     def stop(self) -> None:
-        server, thread = self._server, self._thread
-        self._server = self._thread = None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
+        self._server.stop()
 
     def __enter__(self) -> OidcIssuer:
         return self.start()

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from idp.kube_names import MAX_LABEL, is_dns1123_label
+from idp.kube_names import MAX_LABEL, validate_dns1123_label
 
 __all__ = [
     "ServiceAccountCreate",
@@ -31,11 +31,7 @@ class ServiceAccountCreate(BaseModel):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        if not is_dns1123_label(value):
-            raise ValueError(
-                "must be a DNS-1123 label: lowercase letters, digits and '-', starting and ending alphanumeric"
-            )
-        return value
+        return validate_dns1123_label(value)
 
 
 class ServiceAccountRead(BaseModel):

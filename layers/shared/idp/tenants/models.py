@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from idp.kube_names import MAX_LABEL, is_dns1123_label, validate_quantity
+from idp.kube_names import MAX_LABEL, is_dns1123_label, validate_dns1123_label, validate_quantity
 
 __all__ = [
     "ENVIRONMENT_PATTERN",
@@ -70,11 +70,7 @@ class TenantCreate(_Strict):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        if not is_dns1123_label(value):
-            raise ValueError(
-                "must be a DNS-1123 label: lowercase letters, digits and '-', starting and ending alphanumeric"
-            )
-        return value
+        return validate_dns1123_label(value)
 
     @field_validator("environments")
     @classmethod

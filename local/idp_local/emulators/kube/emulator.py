@@ -10,20 +10,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from idp_local.serving import BackgroundServer
 
 from .app import KubeApp
 from .faults import Fault, FaultBook
 from .store import Store
 
 __all__ = ["KubernetesEmulator", "main"]
-
-
-class _QuietHandler(WSGIRequestHandler):
-    """No access log line per request (errors are still logged)."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        return None
 
 
 class KubernetesEmulator:
@@ -44,29 +37,16 @@ class KubernetesEmulator:
         self._store = Store()
         self._faults = FaultBook()
         self._app = KubeApp(self._store, self._faults, token)
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
+        self._server = BackgroundServer(self._app, host, port, name="kubernetes-emulator")
         self._store.reset()
 
     # lifecycle ------------------------------------------------------------------------------
     def start(self) -> KubernetesEmulator:
-        if self._server is not None:
-            return self
-        server = make_server(self.host, self.port, self._app, threaded=True, request_handler=_QuietHandler)
-        self.port = server.server_port
-        self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name="kubernetes-emulator", daemon=True)
-        self._thread.start()
+        self.port = self._server.start()
         return self
 
     def stop(self) -> None:
-        server, thread = self._server, self._thread
-        self._server = self._thread = None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
+        self._server.stop()
 
     def __enter__(self) -> KubernetesEmulator:
         return self.start()
@@ -78,7 +58,7 @@ class KubernetesEmulator:
 
     @property
     def url(self) -> str:
-        if self._server is None:
+        if not self._server.running:
             raise RuntimeError("the Kubernetes emulator is not started")
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
