@@ -1,0 +1,51 @@
+"""HTTP route for linking a Slack account: a signed-in user asks for a one-time code.
+
+Only signed-in users may call it (the gate's `SIGNED_IN_USER` policy keeps service accounts
+out). The code appears in exactly one response and never in the logs or the audit log.
+The Slack side (`link_by_code` and friends in `idp.auth.slack_links`) is called by the
+chat-ops app directly, not over HTTP.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from pydantic import BaseModel
+
+from idp import deps
+from idp.audit import service as audit
+from idp.auth import slack_links
+from idp.http.caller import caller_from_event
+from idp.observability import logger
+
+__all__ = ["LinkCodeRead", "router"]
+
+router = Router()
+
+
+class LinkCodeRead(BaseModel):
+    code: str
+    expires_at: datetime
+    instructions: str
+
+
+@router.post(
+    "/auth/link-codes",
+    summary="A one-time code linking your Slack account to you: type `/idp link <code>` in Slack",
+)
+def create_link_code() -> tuple[LinkCodeRead, int]:
+    caller = caller_from_event(router.current_event.raw_event)
+    db = deps.database()
+    with db.transaction():
+        issued = slack_links.issue_link_code(db, caller.user_id)
+        audit.record(db, caller, "slack.link_code", caller.user_id, details={"expires_at": issued.expires_at})
+    logger.info("slack link code issued", extra={"user_id": caller.user_id, "expires_at": str(issued.expires_at)})
+    return (
+        LinkCodeRead(
+            code=issued.code,
+            expires_at=issued.expires_at,
+            instructions=f"In Slack, type: /idp link {issued.code}",
+        ),
+        201,
+    )
