@@ -21,7 +21,7 @@ TEMPLATE = ROOT / "template.yaml"
 
 # Routers served by each function: function logical id -> the Powertools routers it includes.
 FUNCTION_ROUTERS = {
-    "AuthFunction": ["idp.auth.views", "idp.service_accounts.views"],
+    "AuthFunction": ["idp.auth.views", "idp.auth.link_views", "idp.service_accounts.views"],
     "TenantFunction": ["idp.tenants.views", "idp.audit.views"],
 }
 

@@ -30,6 +30,22 @@ def migrate() -> None:
     typer.echo("applied: " + ", ".join(applied) if applied else "database is up to date")
 
 
+@app.command("rotate-keys")
+def rotate_keys() -> None:
+    """Rotate the platform token signing keys (JWT_KEYS_SECRET_ID); live tokens stay valid until they expire."""
+    import boto3
+
+    from idp.auth import keys
+    from idp.config import get_settings
+
+    secret_id = get_settings().jwt_keys_secret_id
+    if not secret_id:
+        typer.echo("JWT_KEYS_SECRET_ID is not set", err=True)
+        raise typer.Exit(2)
+    keyset = keys.rotate_keys(boto3.client("secretsmanager"), secret_id)
+    typer.echo(f"new signing key {keyset.current.kid}; kept {len(keyset.previous)} previous public key(s)")
+
+
 @app.command("dev-token")
 def dev_token(user: str = typer.Argument(..., help="user (e-mail) to sign in as at the local OIDC issuer")) -> None:
     """Sign in to the local platform (`idp dev`) as USER and print the platform token.

@@ -7,13 +7,14 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from idp.auth.link_views import router as link_router
 from idp.auth.views import router as auth_router
 from idp.http import build_resolver
 from idp.observability import logger
 from idp.service_accounts.views import router as service_accounts_router
 
 app = build_resolver(
-    [auth_router, service_accounts_router],
+    [auth_router, link_router, service_accounts_router],
     title="IDP auth",
     description="Sign-in, the platform's public keys, the caller, service accounts",
 )

@@ -288,3 +288,15 @@ def test_logs_carry_no_token_key_or_secret(
             assert len(part) < 20 or part not in logs
     body = private_pem.splitlines()[1]  # a line of the key itself
     assert body not in logs
+
+
+def test_sign_ins_are_audited_refusals_too(api: Any, db: Database, oidc_issuer: Any) -> None:
+    assert _sign_in(api, _id_token(oidc_issuer)).status_code == 200
+    assert _sign_in(api, "not-a-token").status_code == 401
+    rows = db.rows("SELECT actor, actor_kind, action, target, outcome, details FROM audit_log ORDER BY id")
+    assert [(r["actor"], r["actor_kind"], r["action"], r["outcome"]) for r in rows] == [
+        (ALICE, "user", "auth.sign_in", "ok"),
+        ("anonymous", "anonymous", "auth.sign_in", "denied"),
+    ]
+    details = rows[1]["details"]
+    assert set(details if isinstance(details, dict) else {}) == {"error_code"}  # why, never the token

@@ -27,29 +27,37 @@ PERSONAS = {
     "outsider": "otto@example.com",
     "platform_admin": "platform-admin@example.com",
     "anonymous": None,
+    # Service accounts of the tenant (tokens made in _setup), acting with their role there only.
+    "sa_admin": None,
+    "sa_viewer": None,
 }
+SERVICE_ACCOUNTS = {"sa_admin": "admin", "sa_viewer": "viewer"}
 MEMBERS = ("owner", "admin", "developer", "viewer")
-SIGNED_IN = {*MEMBERS, "outsider", "platform_admin"}
+USERS = {*MEMBERS, "outsider", "platform_admin"}
+SIGNED_IN = {*USERS, *SERVICE_ACCOUNTS}
 EVERYONE = {*SIGNED_IN, "anonymous"}
+READERS = {*MEMBERS, "platform_admin", *SERVICE_ACCOUNTS}
+MANAGERS = {"owner", "admin", "platform_admin", "sa_admin"}
 
 # (method, resource) -> who may call it. "public" routes accept anyone.
 EXPECTED: dict[tuple[str, str], set[str]] = {
-    ("POST", "/tenants"): SIGNED_IN,
+    ("POST", "/tenants"): USERS,
     ("GET", "/tenants"): SIGNED_IN,
-    ("GET", "/tenants/{tenant}"): {*MEMBERS, "platform_admin"},
-    ("PATCH", "/tenants/{tenant}"): {"owner", "admin", "platform_admin"},
+    ("GET", "/tenants/{tenant}"): READERS,
+    ("PATCH", "/tenants/{tenant}"): MANAGERS,
     ("DELETE", "/tenants/{tenant}"): {"owner", "platform_admin"},
-    ("POST", "/tenants/{tenant}/reconcile"): {"owner", "admin", "platform_admin"},
-    ("GET", "/tenants/{tenant}/members"): {*MEMBERS, "platform_admin"},
-    ("POST", "/tenants/{tenant}/members"): {"owner", "admin", "platform_admin"},
-    ("DELETE", "/tenants/{tenant}/members/{user}"): {"owner", "admin", "platform_admin"},
-    ("GET", "/tenants/{tenant}/service-accounts"): {"owner", "admin", "developer", "platform_admin"},
-    ("POST", "/tenants/{tenant}/service-accounts"): {"owner", "admin", "platform_admin"},
-    ("DELETE", "/tenants/{tenant}/service-accounts/{name}"): {"owner", "admin", "platform_admin"},
+    ("POST", "/tenants/{tenant}/reconcile"): MANAGERS,
+    ("GET", "/tenants/{tenant}/members"): READERS,
+    ("POST", "/tenants/{tenant}/members"): MANAGERS,
+    ("DELETE", "/tenants/{tenant}/members/{user}"): MANAGERS,
+    ("GET", "/tenants/{tenant}/service-accounts"): {"owner", "admin", "developer", "platform_admin", "sa_admin"},
+    ("POST", "/tenants/{tenant}/service-accounts"): MANAGERS,
+    ("DELETE", "/tenants/{tenant}/service-accounts/{name}"): MANAGERS,
     ("GET", "/audit"): {"owner", "platform_admin"},
     ("POST", "/auth/token"): EVERYONE,
     ("GET", "/auth/.well-known/jwks.json"): EVERYONE,
     ("GET", "/auth/me"): SIGNED_IN,
+    ("POST", "/auth/link-codes"): USERS,
 }
 
 # Concrete requests for each route; bodies are valid so an allowed call succeeds.
@@ -78,7 +86,8 @@ def test_every_route_is_listed() -> None:
     assert routes - set(ROUTE_POLICIES) == set(), "the access gate refuses routes missing from ROUTE_POLICIES"
 
 
-def _setup(db: Database) -> None:
+def _setup(db: Database) -> dict[str, str]:
+    """The tenant `payments` with a member of each role, and service-account tokens by persona."""
     with db.transaction():
         tenant = service.insert_tenant(
             db,
@@ -92,20 +101,21 @@ def _setup(db: Database) -> None:
             service.add_member(db, tenant, user=PERSONAS[role] or "", role=cast(Role, role), added_by="setup")
         service.add_member(db, tenant, user="erin@example.com", role="viewer", added_by="setup")
         service.set_status(db, tenant, "ready")
-        _create_service_account(db, tenant)
+        _create_service_account(db, tenant, "deployer", "developer")
+        return {p: _create_service_account(db, tenant, p.replace("_", "-"), r) for p, r in SERVICE_ACCOUNTS.items()}
 
 
-def _create_service_account(db: Database, tenant: service.TenantRecord) -> None:
+def _create_service_account(db: Database, tenant: service.TenantRecord, name: str, role: str) -> str:
     from idp.service_accounts import service as accounts
     from idp.service_accounts.models import ServiceAccountCreate
 
-    accounts.create(
+    return accounts.create(
         db,
         tenant_id=tenant.id,
         tenant_name=tenant.name,
-        request=ServiceAccountCreate(name="deployer", role="developer"),
+        request=ServiceAccountCreate.model_validate({"name": name, "role": role}),
         created_by="setup",
-    )
+    ).token
 
 
 def _denied(response: Any) -> bool:
@@ -121,10 +131,14 @@ CASES = sorted((route, persona) for route in EXPECTED for persona in PERSONAS)
 def test_route_access(api: Any, db: Database, route: tuple[str, str], persona: str) -> None:
     if route not in _template_routes():
         pytest.fail(f"{route} is listed but not served by template.yaml")
-    _setup(db)
+    sa_tokens = _setup(db)
     method, resource = route
     path, body = REQUESTS.get(route, (resource.replace("{tenant}", "payments"), None))
-    response = api.call(method, path, user=PERSONAS[persona], json=body)
+    if persona in sa_tokens:
+        headers = {"Authorization": f"Bearer {sa_tokens[persona]}"}
+        response = api.call(method, path, user=None, json=body, headers=headers)
+    else:
+        response = api.call(method, path, user=PERSONAS[persona], json=body)
     allowed = persona in EXPECTED[route]
     if ROUTE_POLICIES[route].public:
         # Anyone reaches the function: neither the gateway nor the gate stops the call.

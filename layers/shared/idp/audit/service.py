@@ -26,15 +26,17 @@ def record(
     outcome: Outcome = "ok",
     details: dict[str, Any] | None = None,
     actor: str | None = None,
+    actor_kind: str | None = None,
     front_end: str | None = None,
 ) -> None:
+    """Writes one entry; `actor`/`actor_kind` name who acted when there is no Caller yet (sign-in)."""
     clean = {k: v for k, v in (details or {}).items() if not any(s in k.lower() for s in _SECRET_KEYS)}
     db.run(
         "INSERT INTO audit_log (actor, actor_kind, action, target, tenant, front_end, request_id, outcome, details)"
         " VALUES (:actor, :kind, :action, :target, :tenant, :front_end, :request_id, :outcome,"
         " CAST(:details AS jsonb))",
         actor=actor or (caller.user_id if caller else "anonymous"),
-        kind=caller.kind if caller else ("system" if actor else "anonymous"),
+        kind=actor_kind or (caller.kind if caller else "anonymous"),
         action=action,
         target=target,
         tenant=tenant,

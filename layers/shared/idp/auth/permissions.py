@@ -105,6 +105,7 @@ ROUTE_POLICIES: dict[tuple[str, str], RoutePolicy] = {
     ("POST", "/auth/token"): PUBLIC,
     ("GET", "/auth/.well-known/jwks.json"): PUBLIC,
     ("GET", "/auth/me"): RoutePolicy(),
+    ("POST", "/auth/link-codes"): SIGNED_IN_USER,
 }
 
 

@@ -13,6 +13,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from pydantic import ValidationError
 
 from idp import deps
+from idp.audit.service import record as audit
 from idp.auth import keys, users
 from idp.auth.authorizer import bearer_token
 from idp.auth.models import MeRead, TenantRole, TokenRequest, TokenResponse
@@ -75,6 +76,7 @@ def exchange_token() -> TokenResponse:
             user, created = users.record_sign_in(db, identity)
     except Unauthenticated as exc:
         logger.info("sign-in refused", extra={"error_code": exc.code, "reason": exc.message})
+        _audit_refused_sign_in(exc)
         raise
     keyset = keys.load_keyset(settings)
     token = issue_token(
@@ -85,6 +87,16 @@ def exchange_token() -> TokenResponse:
         platform_admin=user.id in settings.platform_admins,
         keyset=keyset,
     )
+    with db.transaction():
+        audit(
+            db,
+            None,
+            "auth.sign_in",
+            user.id,
+            actor=user.id,
+            actor_kind="user",
+            details={"first_sign_in": created, "oidc_issuer": identity.issuer, "kid": keyset.current.kid},
+        )
     logger.info(
         "signed in",
         extra={
@@ -96,6 +108,15 @@ def exchange_token() -> TokenResponse:
         },
     )
     return TokenResponse(access_token=token, expires_in=settings.jwt_ttl_seconds)
+
+
+def _audit_refused_sign_in(exc: Unauthenticated) -> None:
+    try:
+        db = deps.database()
+        with db.transaction():
+            audit(db, None, "auth.sign_in", "oidc", outcome="denied", details={"error_code": exc.code})
+    except Exception:  # the refusal itself must reach the caller even if the audit write fails
+        logger.exception("could not audit a refused sign-in")
 
 
 @router.get("/auth/.well-known/jwks.json", summary="The public keys platform tokens are signed with")

@@ -12,7 +12,8 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from idp import deps
-from idp.http.caller import caller_from_event
+from idp.audit.service import record as audit
+from idp.http.caller import Caller, caller_from_event
 from idp.service_accounts import service
 from idp.service_accounts.models import ServiceAccountCreate, ServiceAccountCreated, ServiceAccountRead
 from idp.tenants.service import get_tenant
@@ -25,8 +26,8 @@ TenantName = Annotated[str, Path(min_length=1, max_length=63, description="tenan
 AccountName = Annotated[str, Path(min_length=1, max_length=63, description="service account name")]
 
 
-def _caller_id() -> str:
-    return caller_from_event(router.current_event.raw_event).user_id
+def _caller() -> Caller:
+    return caller_from_event(router.current_event.raw_event)
 
 
 @router.post(
@@ -34,11 +35,21 @@ def _caller_id() -> str:
     summary="Create a service account; the response is the only time its token is shown",
 )
 def create_service_account(tenant: TenantName, body: ServiceAccountCreate) -> tuple[ServiceAccountCreated, int]:
-    created_by = _caller_id()
+    caller = _caller()
     db = deps.database()
     with db.transaction():
         record = get_tenant(db, tenant)
-        created = service.create(db, tenant_id=record.id, tenant_name=record.name, request=body, created_by=created_by)
+        created = service.create(
+            db, tenant_id=record.id, tenant_name=record.name, request=body, created_by=caller.user_id
+        )
+        audit(
+            db,
+            caller,
+            "service_account.create",
+            body.name,
+            tenant=tenant,
+            details={"role": body.role, "expires_at": created.expires_at, "token_prefix": created.token_prefix},
+        )
     return created, 201
 
 
@@ -55,8 +66,10 @@ def list_service_accounts(tenant: TenantName) -> list[ServiceAccountRead]:
     summary="Revoke a service account; its token stops working at once (repeating is harmless)",
 )
 def revoke_service_account(tenant: TenantName, name: AccountName) -> ServiceAccountRead:
-    revoked_by = _caller_id()
+    caller = _caller()
     db = deps.database()
     with db.transaction():
         record = get_tenant(db, tenant)
-        return service.revoke(db, record.id, name, revoked_by)
+        revoked = service.revoke(db, record.id, name, caller.user_id)
+        audit(db, caller, "service_account.revoke", name, tenant=tenant)
+        return revoked

@@ -52,7 +52,11 @@ def list_tenants() -> list[TenantRead]:
     caller = _caller()
     db = deps.database()
     with db.transaction():
-        tenants = service.list_tenants(db, member=None if caller.platform_admin else caller.user_id)
+        if caller.kind == "service_account":  # a service account belongs to exactly one tenant
+            found = service.find_tenant(db, caller.tenant or "")
+            tenants = [found] if found else []
+        else:
+            tenants = service.list_tenants(db, member=None if caller.platform_admin else caller.user_id)
     return [to_read(t) for t in tenants]
 
 

@@ -1,0 +1,76 @@
+"""Service accounts end to end: a token shown once works through the authorizer with its role in
+its own tenant only, and a revocation is effective at once despite API Gateway's authorizer cache."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from idp.db import Database
+
+ALICE = "alice@example.com"
+
+
+def _setup(api: Any) -> None:
+    for name in ("payments", "search"):
+        body = {"name": name, "display_name": name, "environments": ["dev"]}
+        assert api.call("POST", "/tenants", json=body).status_code == 201
+
+
+def _as_sa(api: Any, token: str, method: str, path: str, json: Any = None) -> Any:
+    return api.call(method, path, user=None, json=json, headers={"Authorization": f"Bearer {token}"})
+
+
+def test_service_account_token_acts_with_its_role_in_its_tenant_only(api: Any, db: Database) -> None:
+    _setup(api)
+    created = api.call("POST", "/tenants/payments/service-accounts", json={"name": "ci", "role": "viewer"})
+    assert created.status_code == 201, created.text
+    token = created.json()["token"]
+    assert token.startswith("idp_sa_")
+    assert token not in str(db.run("SELECT * FROM service_accounts"))
+
+    listed = api.call("GET", "/tenants/payments/service-accounts").json()
+    assert [a["name"] for a in listed] == ["ci"] and "token" not in listed[0]
+
+    assert _as_sa(api, token, "GET", "/tenants/payments").status_code == 200
+    assert [t["name"] for t in _as_sa(api, token, "GET", "/tenants").json()] == ["payments"]
+    denied = _as_sa(api, token, "PATCH", "/tenants/payments", json={"display_name": "x"})
+    assert denied.status_code == 403
+    assert _as_sa(api, token, "GET", "/tenants/search").status_code == 404
+    assert _as_sa(api, token, "POST", "/tenants", json={"name": "x", "display_name": "x"}).status_code == 403
+
+
+def test_revocation_is_effective_at_once(api: Any) -> None:
+    _setup(api)
+    token = api.call("POST", "/tenants/payments/service-accounts", json={"name": "ci", "role": "admin"}).json()["token"]
+    # The first call puts an Allow for this token in the gateway's authorizer cache (60 s).
+    assert _as_sa(api, token, "GET", "/tenants/payments").status_code == 200
+    revoked = api.call("DELETE", "/tenants/payments/service-accounts/ci")
+    assert revoked.status_code == 200 and revoked.json()["revoked_at"]
+
+    after = _as_sa(api, token, "GET", "/tenants/payments")
+    assert after.status_code == 401
+    assert after.json()["error"]["code"] == "token_revoked"
+
+
+def test_service_account_changes_are_audited(api: Any) -> None:
+    _setup(api)
+    assert api.call("POST", "/tenants/payments/service-accounts", json={"name": "ci", "role": "viewer"}).ok
+    assert api.call("DELETE", "/tenants/payments/service-accounts/ci").ok
+    actions = [e["action"] for e in api.call("GET", "/audit?tenant=payments").json()]
+    assert actions[:2] == ["service_account.revoke", "service_account.create"]
+
+
+def test_bad_service_account_input(api: Any) -> None:
+    _setup(api)
+    bad = api.call("POST", "/tenants/payments/service-accounts", json={"name": "ci", "role": "owner"})
+    assert bad.status_code == 422 and bad.json()["error"]["details"][0]["field"] == "role"
+    too_long = api.call(
+        "POST", "/tenants/payments/service-accounts", json={"name": "ci", "role": "viewer", "expires_in_days": 9999}
+    )
+    assert too_long.status_code == 422
+    assert (
+        api.call("POST", "/tenants/payments/service-accounts", json={"name": "ci", "role": "viewer"}).status_code == 201
+    )
+    dup = api.call("POST", "/tenants/payments/service-accounts", json={"name": "ci", "role": "viewer"})
+    assert dup.status_code == 409
+    assert api.call("DELETE", "/tenants/payments/service-accounts/nope").status_code == 404
