@@ -206,8 +206,8 @@ def local_token(user: str, *, api_url: str, oidc_issuer: str, client_id: str = D
 
     session = requests.Session()
 
-    def post(url: str, **kwargs: object) -> dict[str, str]:
-        response = session.post(url, timeout=30, **kwargs)  # type: ignore[arg-type]
+    def post(url: str, *, data: dict[str, str] | None = None, json: object = None) -> dict[str, str]:
+        response = session.post(url, data=data, json=json, timeout=30)
         if response.status_code != 200:
             raise RuntimeError(f"sign-in failed at {url}: HTTP {response.status_code} {response.text[:300]}")
         return dict(response.json())

@@ -46,3 +46,20 @@ def test_rotate_keys_needs_the_secret_id(monkeypatch: pytest.MonkeyPatch) -> Non
     reset_settings()
     result = CliRunner().invoke(app, ["rotate-keys"])
     assert result.exit_code == 2 and "JWT_KEYS_SECRET_ID" in result.output
+
+
+def test_link_prints_a_code_for_slack(api: Any, oidc_issuer: Any) -> None:
+    from idp_local.dev import local_token
+
+    # A real sign-in (device flow + exchange) creates the user.
+    token = local_token(
+        "alice@example.com", api_url=api.base_url, oidc_issuer=oidc_issuer.url, client_id="idp-test-client"
+    )
+    result = CliRunner().invoke(app, ["link", "--api-url", api.base_url, "--token", token])
+    assert result.exit_code == 0, result.output
+    assert "In Slack, type: /idp link " in result.output
+
+
+def test_link_reports_api_errors(api: Any) -> None:
+    result = CliRunner().invoke(app, ["link", "--api-url", api.base_url, "--token", "bad"])
+    assert result.exit_code == 1 and "error:" in result.output
