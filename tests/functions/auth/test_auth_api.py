@@ -282,7 +282,7 @@ def test_logs_carry_no_token_key_or_secret(
         SecretId=get_settings().jwt_keys_secret_id
     )["SecretString"]
     keyset = KeySet.model_validate_json(secret)
-    private_pem = keyset.current.private_pem.get_secret_value()  # type: ignore[union-attr]
+    private_pem = keyset.current.private_pem.get_secret_value()
     for leaked in (good_id_token, bad_id_token, access_token, expired, secret, private_pem):
         for part in leaked.split("."):
             assert len(part) < 20 or part not in logs

@@ -129,5 +129,5 @@ def test_previous_keys_still_verify(keyset: KeySet) -> None:
 
 
 def test_the_private_key_is_not_in_reprs(keyset: KeySet) -> None:
-    pem = keyset.current.private_pem.get_secret_value()  # type: ignore[union-attr]
+    pem = keyset.current.private_pem.get_secret_value()
     assert pem not in repr(keyset) and pem not in str(keyset.model_dump())

@@ -56,7 +56,7 @@ def _call(
         EnvironBuilder(method=method, path="/v1" + path, data=data, content_type="application/json").get_environ()
     )
     event = proxy_event(request, resource=resource, stage="v1", path_parameters=params, authorizer={"user_id": ALICE})
-    response = app.resolve(event, _Context())  # type: ignore[arg-type]
+    response = app.resolve(event, _Context())
     return response["statusCode"], json.loads(response["body"]), event
 
 
