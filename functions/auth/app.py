@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from idp.auth.link_views import router as link_router
 from idp.auth.views import router as auth_router
 from idp.http import build_resolver
-from idp.observability import logger
+from idp.observability import api_handler
 from idp.service_accounts.views import router as service_accounts_router
 
 app = build_resolver(
@@ -20,6 +19,6 @@ app = build_resolver(
 )
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@api_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

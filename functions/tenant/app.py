@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from idp.audit.views import router as audit_router
 from idp.http import build_resolver
-from idp.observability import logger
+from idp.observability import api_handler
 from idp.tenants.views import router as tenants_router
 
 app = build_resolver(
@@ -19,6 +18,6 @@ app = build_resolver(
 )
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@api_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

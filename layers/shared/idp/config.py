@@ -74,6 +74,17 @@ class Settings(BaseSettings):
     oidc_issuer: str | None = None
     oidc_audience: str | None = Field(default=None, description="the ID tokens' `aud` (this platform's client id)")
 
+    # Chat-ops (Slack): the request-signing secret and the bot token, each from Secrets
+    # Manager when its *_secret_id is set; the Slack Web API base URL (an emulator locally);
+    # the platform API the app calls for the linked user (unset: the API the request came in by).
+    slack_signing_secret: SecretStr | None = None
+    slack_signing_secret_id: str | None = Field(default=None, description="Secrets Manager id of the signing secret")
+    slack_bot_token: SecretStr | None = None
+    slack_bot_token_secret_id: str | None = Field(default=None, description="Secrets Manager id of the bot token")
+    slack_api_url: str = Field(default="https://slack.com/api/", description="Slack Web API base URL")
+    idp_api_url: str | None = Field(default=None, description="platform API base URL, e.g. https://.../v1")
+    idp_api_timeout_seconds: float = Field(default=10.0, gt=0, le=29)
+
     # Tenants
     default_environments: list[str] = ["dev", "staging", "prod"]
     platform_admins: list[str] = Field(default_factory=list, description="user ids with the platform admin role")
@@ -101,6 +112,20 @@ class Settings(BaseSettings):
         if self.database_url is None:
             raise RuntimeError("DATABASE_URL (or DATABASE_SECRET_ID) is not configured")
         return self.database_url.get_secret_value()
+
+    def resolved_slack_signing_secret(self) -> str:
+        return self._secret(self.slack_signing_secret_id, self.slack_signing_secret, "SLACK_SIGNING_SECRET")
+
+    def resolved_slack_bot_token(self) -> str:
+        return self._secret(self.slack_bot_token_secret_id, self.slack_bot_token, "SLACK_BOT_TOKEN")
+
+    @staticmethod
+    def _secret(secret_id: str | None, value: SecretStr | None, name: str) -> str:
+        if secret_id:
+            return read_secret(secret_id)
+        if value is None:
+            raise RuntimeError(f"{name} (or {name}_ID) is not configured")
+        return value.get_secret_value()
 
 
 @functools.cache

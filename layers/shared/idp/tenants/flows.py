@@ -8,6 +8,8 @@ the request, or reconciling, finishes the work because every step is create-or-u
 
 from __future__ import annotations
 
+from aws_lambda_powertools.metrics import MetricUnit
+
 from idp.audit.service import record as audit
 from idp.auth.permissions import Action, authorize
 from idp.clients.kubernetes import KINDS, KubeClient, KubeError
@@ -15,6 +17,7 @@ from idp.db import Database
 from idp.errors import Conflict, DownstreamError, InvalidInput, NotFound
 from idp.http.caller import Caller
 from idp.kube_names import MAX_LABEL
+from idp.observability import metrics
 from idp.tenants import service
 from idp.tenants.manifests import LABEL_MANAGED_BY, LABEL_TENANT, MANAGED_BY, environment_objects
 from idp.tenants.models import MemberCreate, MemberRead, Quota, TenantCreate, TenantUpdate
@@ -168,9 +171,11 @@ def apply_tenant(db: Database, kube: KubeClient, tenant: TenantRecord) -> Tenant
         for ns in _tenant_namespaces(kube, tenant.name) - {tenant.namespace(e) for e in tenant.environments}:
             kube.delete(KINDS["Namespace"], ns)
     except KubeError as exc:
+        metrics().add_metric(name="TenantApplyFailed", unit=MetricUnit.Count, value=1)
         with db.transaction():
             service.set_status(db, tenant, "not_ready", f"Kubernetes failed: {exc.message}")
         raise _downstream(tenant, "apply", exc) from exc
+    metrics().add_metric(name="TenantApplied", unit=MetricUnit.Count, value=1)
     with db.transaction():
         return service.set_status(db, tenant, "ready")
 
