@@ -6,7 +6,10 @@ and every choice is announced:
 - AWS: AWS_ENDPOINT_URL, else moto's server (Secrets Manager holds the platform tokens'
   RS256 key set, JWT_KEYS_SECRET_ID, created if missing);
 - sign-in: OIDC_ISSUER, else the local OIDC issuer on IDP_OIDC_PORT (default 8002);
-- Kubernetes: KUBECONFIG / KUBERNETES_MODE, else the Kubernetes API emulator.
+- Kubernetes: KUBECONFIG / KUBERNETES_MODE, else the Kubernetes API emulator;
+- Slack: SLACK_BOT_TOKEN (with SLACK_SIGNING_SECRET), else the Slack emulator on
+  IDP_SLACK_PORT (default 8003), whose Web API the chat-ops function calls (SLACK_API_URL)
+  and which `idp chat` drives to send signed slash commands to `{api}/slack/events`.
 Then the migrations run and the local API Gateway serves template.yaml's functions.
 `idp dev-token USER` signs in for real: the device flow at the local issuer, then
 `POST /auth/token` with the ID token it hands out.
@@ -62,20 +65,24 @@ class DevPlatform:
     api_url: str = ""
     kube_url: str = "<your cluster>"
     oidc_url: str | None = None  # the local OIDC issuer, when started
+    slack_url: str | None = None  # the Slack emulator, when started
 
     def start(self) -> DevPlatform:
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        self._database()
-        self._aws()
-        self._oidc()
-        self._kubernetes()
-        self._migrate()
-        self._gateway()
+        try:
+            for step in (self._database, self._aws, self._oidc, self._kubernetes, self._slack, self._migrate):
+                step()
+            self._gateway()
+        except BaseException:
+            self.stop()  # a port in use, say: leave no PostgreSQL or server behind
+            raise
         state = {
             "api_url": self.api_url,
             "aws_endpoint_url": os.environ["AWS_ENDPOINT_URL"],
             "oidc_issuer": self.oidc_url,
             "oidc_client_id": DEV_CLIENT_ID if self.oidc_url else None,
+            "slack_url": self.slack_url,
+            "slack_signing_secret": os.environ["SLACK_SIGNING_SECRET"] if self.slack_url else None,
         }
         (self.state_dir / "dev.json").write_text(json.dumps(state, indent=2))
         return self
@@ -153,6 +160,24 @@ class DevPlatform:
         os.environ["KUBECONFIG"] = str(path)
         log.info(
             "Kubernetes: no KUBECONFIG, started the Kubernetes API emulator at %s (kubeconfig %s)", emulator.url, path
+        )
+
+    def _slack(self) -> None:
+        if os.environ.get("SLACK_BOT_TOKEN"):
+            log.info("Slack: using SLACK_BOT_TOKEN (the Slack at %s)", os.environ.get("SLACK_API_URL") or "slack.com")
+            return
+        from idp_local.emulators.slack import SlackEmulator
+
+        port = int(os.environ.get("IDP_SLACK_PORT", "8003"))
+        signing_secret = os.environ.get("SLACK_SIGNING_SECRET") or secrets.token_hex(16)
+        bot_token = f"xoxb-local-{secrets.token_hex(12)}"
+        emulator = SlackEmulator(self.host, port, bot_token=bot_token, signing_secret=signing_secret).start()
+        self._stops.append(emulator.stop)
+        self.slack_url = emulator.url
+        os.environ.update(SLACK_API_URL=emulator.api_url, SLACK_BOT_TOKEN=bot_token)
+        os.environ["SLACK_SIGNING_SECRET"] = signing_secret
+        log.info(
+            "Slack: no SLACK_BOT_TOKEN, started the Slack emulator at %s (Web API %s)", emulator.url, emulator.api_url
         )
 
     def _migrate(self) -> None:
@@ -246,6 +271,13 @@ def main(host: str = "127.0.0.1", port: int = 8000) -> None:
             f'  curl -s -X POST {platform.api_url}/auth/token -H "Authorization: Bearer $ID_TOKEN"\n'
             "  export TOKEN=<its access_token>"
         )
+    slack = (
+        "\n\nTalk to the chat-ops app as Slack user U0ALICE (alice@example.com) through the Slack emulator\n"
+        f"({platform.slack_url}; what the app sent to Slack: {platform.slack_url}/_emulator/calls):\n"
+        '  .venv/bin/idp chat "/idp help"'
+        if platform.slack_url
+        else ""
+    )
     print(
         f"""
 The IDP API is up at {platform.api_url}
@@ -259,7 +291,7 @@ Create a tenant:
 
 See the tenant, and what Kubernetes now holds (kubeconfig: {os.environ["KUBECONFIG"]}):
   curl -s {platform.api_url}/tenants/payments -H "Authorization: Bearer $TOKEN"
-  curl -s '{platform.kube_url}/_emulator/objects?resource=resourcequotas&namespace=payments-prod'
+  curl -s '{platform.kube_url}/_emulator/objects?resource=resourcequotas&namespace=payments-prod'{slack}
 
 Ctrl-C stops everything.""",
         flush=True,

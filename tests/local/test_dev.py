@@ -23,6 +23,9 @@ CONFIGURED = (
     "OIDC_ISSUER",
     "OIDC_AUDIENCE",
     "PLATFORM_ADMINS",
+    "SLACK_BOT_TOKEN",
+    "SLACK_API_URL",
+    "SLACK_SIGNING_SECRET",
 )
 
 
@@ -32,6 +35,7 @@ def test_dev_platform_on_embedded_defaults(tmp_path: Path, caplog: pytest.LogCap
         os.environ.pop(name, None)
     os.environ["IDP_KUBE_EMULATOR_PORT"] = str(free_port())
     os.environ["IDP_OIDC_PORT"] = str(free_port())
+    os.environ["IDP_SLACK_PORT"] = str(free_port())
     reset_settings()
     reset_database()
     reset_kube_client()
@@ -44,6 +48,7 @@ def test_dev_platform_on_embedded_defaults(tmp_path: Path, caplog: pytest.LogCap
         assert "started moto server" in announced
         assert "started the Kubernetes API emulator" in announced
         assert "started the local OIDC issuer" in announced
+        assert "started the Slack emulator" in announced
         assert "Platform token keys: Secrets Manager secret" in announced
         assert "Migrations: 0001_tenants.sql" in announced
         assert platform.oidc_url is not None
