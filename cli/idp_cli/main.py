@@ -7,7 +7,17 @@ from pathlib import Path
 
 import typer
 
+from idp_cli.commands import auth, members, tenants, tokens
+from idp_cli.commands._common import global_options
+
 app = typer.Typer(help="Internal Developer Platform", no_args_is_help=True, add_completion=False)
+app.callback()(global_options)  # --output / --api-url before any API command
+app.command()(auth.login)
+app.command()(auth.logout)
+app.command()(auth.whoami)
+app.add_typer(tenants.app, name="tenant")
+app.add_typer(members.app, name="member")
+app.add_typer(tokens.app, name="token")
 
 
 @app.command()
@@ -97,6 +107,50 @@ def dev_token(user: str = typer.Argument(..., help="user (e-mail) to sign in as 
         typer.echo(f"sign-in failed: {exc} (is `make dev` still running?)", err=True)
         raise typer.Exit(1) from None
     typer.echo(token)
+
+
+@app.command()
+def chat(
+    text: str = typer.Argument(..., help='what to type in Slack, e.g. "/idp tenant list"'),
+    as_user: str = typer.Option("U0ALICE", "--as", help="the Slack user id to send it as"),
+    app_url: str | None = typer.Option(None, help="the app's Slack endpoint (default: {api_url}/slack/events)"),
+    channel: str = typer.Option("C0GENERAL", help="the Slack channel id to send it from"),
+    timeout: float = typer.Option(10.0, help="seconds to wait for the app's answers"),
+) -> None:
+    """Type a slash command at the local chat-ops app (`idp dev`) and print what it answers.
+
+    The local Slack emulator signs and sends the command, then the app's ack, its
+    response_url posts and the messages and modals it sends are printed as text.
+    """
+    from idp_local.dev import STATE_DIR
+    from idp_local.emulators.slack import EmulatorControl, SlackEmulatorUnavailable
+    from idp_local.emulators.slack import chat as converse
+
+    state_file = Path(STATE_DIR) / "dev.json"
+    state = json.loads(state_file.read_text()) if state_file.exists() else {}
+    if not state.get("slack_url"):
+        reason = "no local platform found" if not state else "the local platform uses a real Slack (SLACK_BOT_TOKEN)"
+        typer.echo(f"{reason}: run `make dev` (without SLACK_BOT_TOKEN) first", err=True)
+        raise typer.Exit(2)
+    target = app_url or state["api_url"].rstrip("/") + "/slack/events"
+    control = EmulatorControl(state["slack_url"])
+    answered = False
+    try:
+        control.health()
+        for event in converse(control, target, text, user_id=as_user, channel_id=channel, timeout=timeout):
+            answered = True
+            typer.secho(f"── {event.label}", fg=typer.colors.RED if event.failed else typer.colors.CYAN, bold=True)
+            if event.text:
+                typer.echo(event.text)
+    except SlackEmulatorUnavailable as exc:
+        typer.echo(f"{exc}: is `make dev` running?", err=True)
+        raise typer.Exit(2) from None
+    except RuntimeError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    if not answered:
+        typer.echo(f"the app did not answer within {timeout:g} s", err=True)
+        raise typer.Exit(1)
 
 
 if __name__ == "__main__":  # pragma: no cover

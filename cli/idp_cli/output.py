@@ -1,0 +1,126 @@
+"""Rendering: rich tables for people, JSON or YAML on stdout for machines, a spinner on stderr.
+
+Only data goes to stdout; messages, warnings and the spinner go to stderr, and the spinner
+only when stderr is a terminal.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import typer
+from pydantic import BaseModel
+from rich.console import Console
+from rich.table import Table
+
+__all__ = [
+    "OutputFormat",
+    "Row",
+    "emit",
+    "info",
+    "render_detail",
+    "render_table",
+    "spinner",
+    "warn",
+]
+
+Row = Sequence[Any]
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+    yaml = "yaml"
+
+
+def _stdout() -> Console:
+    console = Console(highlight=False)
+    if not console.is_terminal:  # piped: one row per line, whatever the width
+        console.width = 1000
+    return console
+
+
+def _stderr() -> Console:
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _plain(data: BaseModel | Sequence[BaseModel] | dict[str, Any]) -> Any:
+    if isinstance(data, BaseModel):
+        return data.model_dump(mode="json")
+    if isinstance(data, dict):
+        return data
+    return [item.model_dump(mode="json") for item in data]
+
+
+def emit(
+    data: BaseModel | Sequence[BaseModel] | dict[str, Any],
+    output: OutputFormat,
+    table: Callable[[], None],
+) -> None:
+    """JSON or YAML of `data` on stdout, or call `table` to draw it for people."""
+    if output is OutputFormat.json:
+        typer.echo(json.dumps(_plain(data), indent=2))
+    elif output is OutputFormat.yaml:
+        import yaml
+
+        typer.echo(yaml.safe_dump(_plain(data), sort_keys=False).rstrip("\n"))
+    else:
+        table()
+
+
+def cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, list | tuple):
+        return ", ".join(cell(v) for v in value) or "-"
+    return str(value)
+
+
+def render_table(columns: Sequence[str], rows: Sequence[Row], *, empty: str = "nothing to show") -> None:
+    if not rows:
+        info(empty)
+        return
+    table = Table(header_style="bold", box=None, pad_edge=False)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*(cell(v) for v in row))
+    _stdout().print(table)
+
+
+def render_detail(fields: Sequence[tuple[str, Any]]) -> None:
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    for label, value in fields:
+        table.add_row(label, cell(value))
+    _stdout().print(table)
+
+
+def info(message: str) -> None:
+    """A message for people, on stderr."""
+    _stderr().print(message, markup=False)
+
+
+def warn(message: str) -> None:
+    _stderr().print(f"warning: {message}", style="yellow", markup=False)
+
+
+@contextmanager
+def spinner(message: str) -> Iterator[None]:
+    """`console.status` on stderr while waiting, when stderr is a terminal; nothing otherwise."""
+    console = _stderr()
+    if not console.is_terminal:
+        yield
+        return
+    with console.status(message):
+        yield
