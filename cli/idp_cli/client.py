@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from types import GenericAlias
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -93,7 +94,8 @@ class ApiClient:
 
     def get_list(self, path: str, answer: type[M]) -> list[M]:
         """A GET whose answer is a JSON list of `answer` models."""
-        return self._parse(TypeAdapter(list[answer]), self._send("GET", path, None), f"GET {path}")  # type: ignore[valid-type]
+        adapter: TypeAdapter[list[M]] = TypeAdapter(GenericAlias(list, (answer,)))
+        return self._parse(adapter, self._send("GET", path, None), f"GET {path}")
 
     def post(self, path: str, answer: type[M], body: BaseModel | None = None) -> M:
         return self.request("POST", path, answer, body=body)

@@ -15,6 +15,7 @@ app.callback()(global_options)  # --output / --api-url before any API command
 app.command()(auth.login)
 app.command()(auth.logout)
 app.command()(auth.whoami)
+app.command()(auth.link)
 app.add_typer(tenants.app, name="tenant")
 app.add_typer(members.app, name="member")
 app.add_typer(tokens.app, name="token")
@@ -38,27 +39,6 @@ def migrate() -> None:
 
     applied = apply_migrations(get_database())
     typer.echo("applied: " + ", ".join(applied) if applied else "database is up to date")
-
-
-@app.command()
-def link(
-    api_url: str = typer.Option(..., envvar="IDP_API_URL", help="the API's base URL, e.g. http://127.0.0.1:8000/v1"),
-    token: str = typer.Option(..., envvar="IDP_TOKEN", help="your platform token"),
-) -> None:
-    """Get a one-time code that links your Slack account: then type `/idp link <code>` in Slack."""
-    import requests
-
-    response = requests.post(
-        api_url.rstrip("/") + "/auth/link-codes",
-        headers={"Authorization": f"Bearer {token}", "X-IDP-Client": "cli"},
-        timeout=30,
-    )
-    body = response.json() if response.content else {}
-    if not response.ok:
-        error = body.get("error") or {}
-        typer.echo(f"error: {error.get('message') or response.reason}", err=True)
-        raise typer.Exit(1)
-    typer.echo(f"{body['instructions']}   (the code expires at {body['expires_at']})")
 
 
 @app.command("rotate-keys")

@@ -48,18 +48,24 @@ def test_rotate_keys_needs_the_secret_id(monkeypatch: pytest.MonkeyPatch) -> Non
     assert result.exit_code == 2 and "JWT_KEYS_SECRET_ID" in result.output
 
 
-def test_link_prints_a_code_for_slack(api: Any, oidc_issuer: Any) -> None:
+def test_link_prints_a_code_for_slack(
+    api: Any, oidc_issuer: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from idp_local.dev import local_token
 
     # A real sign-in (device flow + exchange) creates the user.
     token = local_token(
         "alice@example.com", api_url=api.base_url, oidc_issuer=oidc_issuer.url, client_id="idp-test-client"
     )
-    result = CliRunner().invoke(app, ["link", "--api-url", api.base_url, "--token", token])
+    monkeypatch.setenv("IDP_CONFIG_DIR", str(tmp_path))
+    monkeypatch.setenv("IDP_TOKEN", token)
+    result = CliRunner().invoke(app, ["link", "--api-url", api.base_url])
     assert result.exit_code == 0, result.output
     assert "In Slack, type: /idp link " in result.output
 
 
-def test_link_reports_api_errors(api: Any) -> None:
-    result = CliRunner().invoke(app, ["link", "--api-url", api.base_url, "--token", "bad"])
-    assert result.exit_code == 1 and "error:" in result.output
+def test_link_reports_api_errors(api: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IDP_CONFIG_DIR", str(tmp_path))
+    monkeypatch.setenv("IDP_TOKEN", "bad")
+    result = CliRunner().invoke(app, ["link", "--api-url", api.base_url])
+    assert result.exit_code == 1 and "token is malformed" in result.output

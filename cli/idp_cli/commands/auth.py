@@ -161,3 +161,16 @@ def whoami(ctx: typer.Context, output: OutputOption = None, api_url: ApiUrlOptio
             render_table(["TENANT", "ROLE"], [(t.name, t.role) for t in me.tenants])
 
     emit(me, session.output, table)
+
+
+@handle_errors
+def link(ctx: typer.Context, output: OutputOption = None, api_url: ApiUrlOption = None) -> None:
+    """Get a one-time code that links your Slack account: then type `/idp link <code>` in Slack."""
+    from idp.auth.link_views import LinkCodeRead
+
+    session = open_session(ctx, output, api_url)
+    with spinner("Asking the API for a link code"):
+        issued = session.client().post("/auth/link-codes", LinkCodeRead)
+    emit(
+        issued, session.output, lambda: typer.echo(f"{issued.instructions}   (expires {issued.expires_at:%H:%M:%S %Z})")
+    )
