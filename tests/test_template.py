@@ -24,6 +24,11 @@ FUNCTION_ROUTERS = {
     "AuthFunction": ["idp.auth.views", "idp.auth.link_views", "idp.service_accounts.views"],
     "TenantFunction": ["idp.tenants.views", "idp.audit.views"],
 }
+# Functions without a Powertools router: function logical id -> the routes their app serves.
+# The chat-ops function is a Chalice app (tests/chatops checks its route over HTTP).
+OTHER_FUNCTION_ROUTES = {
+    "ChatOpsFunction": {("POST", "/slack/events")},
+}
 
 
 class _StubManagedPolicyLoader:
@@ -115,6 +120,17 @@ def test_every_router_route_has_an_api_event(template: dict[str, Any], function:
     assert _template_routes(template, function) == served
 
 
+@pytest.mark.parametrize("function", sorted(OTHER_FUNCTION_ROUTES))
+def test_other_functions_declare_their_routes(template: dict[str, Any], function: str) -> None:
+    assert _template_routes(template, function) == OTHER_FUNCTION_ROUTES[function]
+
+
+def test_every_api_function_is_checked(template: dict[str, Any]) -> None:
+    functions = [name for name, r in template["Resources"].items() if r["Type"] == "AWS::Serverless::Function"]
+    with_api = {name for name in functions if _template_routes(template, name)}
+    assert with_api == set(FUNCTION_ROUTERS) | set(OTHER_FUNCTION_ROUTES)
+
+
 def test_api_events_use_the_api_and_its_authorizer(template: dict[str, Any]) -> None:
     api = template["Resources"]["Api"]["Properties"]
     assert api["Auth"]["DefaultAuthorizer"] == "PlatformAuthorizer"
@@ -133,13 +149,14 @@ def test_api_events_use_the_api_and_its_authorizer(template: dict[str, Any]) -> 
     assert responses["THROTTLED"]["StatusCode"] == "429"
 
 
-def test_only_sign_in_and_the_jwks_are_public(template: dict[str, Any]) -> None:
+def test_only_sign_in_the_jwks_and_slack_are_public(template: dict[str, Any]) -> None:
     public = set()
     for resource in template["Resources"].values():
         for event in resource.get("Properties", {}).get("Events", {}).values():
             if event["Type"] == "Api" and event["Properties"].get("Auth", {}).get("Authorizer") == "NONE":
                 public.add((event["Properties"]["Method"].upper(), event["Properties"]["Path"]))
-    assert public == {("POST", "/auth/token"), ("GET", "/auth/.well-known/jwks.json")}
+    # Slack's requests carry Slack's signature, which the chat-ops app checks.
+    assert public == {("POST", "/auth/token"), ("GET", "/auth/.well-known/jwks.json"), ("POST", "/slack/events")}
     identity = template["Resources"]["Api"]["Properties"]["Auth"]["Authorizers"]["PlatformAuthorizer"]["Identity"]
     assert identity["ReauthorizeEvery"] == 60
 
@@ -154,3 +171,14 @@ def test_auth_functions_read_only_their_secrets(template: dict[str, Any]) -> Non
         props = template["Resources"][function]["Properties"]
         assert props["Role"] == {"Fn::GetAtt": ["AuthFunctionsRole", "Arn"]}
         assert props["Environment"]["Variables"]["JWT_KEYS_SECRET_ID"] == {"Ref": "JwtKeysSecretArn"}
+
+
+def test_chatops_may_invoke_itself_without_a_circular_reference(template: dict[str, Any]) -> None:
+    function = template["Resources"]["ChatOpsFunction"]["Properties"]
+    assert function["Handler"] == "app.app" and function["CodeUri"] == "chatops"
+    assert function["FunctionName"] == {"Fn::Sub": "${AWS::StackName}-chatops"}
+    role = template["Resources"]["ChatOpsFunctionRole"]["Properties"]
+    invoke = next(p for p in role["Policies"] if p["PolicyName"] == "invoke-self")
+    (statement,) = invoke["PolicyDocument"]["Statement"]
+    assert set(statement["Action"]) == {"lambda:InvokeFunction", "lambda:GetFunction"}
+    assert statement["Resource"]["Fn::Sub"].endswith(":function:${AWS::StackName}-chatops")

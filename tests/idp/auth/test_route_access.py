@@ -58,6 +58,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/auth/.well-known/jwks.json"): EVERYONE,
     ("GET", "/auth/me"): SIGNED_IN,
     ("POST", "/auth/link-codes"): USERS,
+    ("POST", "/slack/events"): EVERYONE,
 }
 
 # Concrete requests for each route; bodies are valid so an allowed call succeeds.

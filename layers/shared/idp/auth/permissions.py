@@ -106,6 +106,8 @@ ROUTE_POLICIES: dict[tuple[str, str], RoutePolicy] = {
     ("GET", "/auth/.well-known/jwks.json"): PUBLIC,
     ("GET", "/auth/me"): RoutePolicy(),
     ("POST", "/auth/link-codes"): SIGNED_IN_USER,
+    # Slack requests carry Slack's signature (checked by the chat-ops app), not our token.
+    ("POST", "/slack/events"): PUBLIC,
 }
 
 

@@ -1,0 +1,141 @@
+"""The one client of the platform's HTTPS API: the chat-ops app acts through it with the
+linked user's short-lived token, so that user's own rights apply to every action.
+
+Every request carries `X-IDP-Client: slack` (the audit log names the front end). API errors
+become `idp.errors` types carrying the API's own message and code; transport failures
+become `DownstreamError`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from idp.errors import (
+    Conflict,
+    DownstreamError,
+    Forbidden,
+    IdpError,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    Unauthenticated,
+)
+from idp.tenants.models import MemberCreate, MemberRead, TenantCreate, TenantRead
+
+if TYPE_CHECKING:
+    import requests
+
+__all__ = ["MeRead", "PlatformClient", "TenantRole", "error_from_response"]
+
+_BY_STATUS: dict[int, type[IdpError]] = {
+    400: InvalidInput,
+    401: Unauthenticated,
+    403: Forbidden,
+    404: NotFound,
+    409: Conflict,
+    422: InvalidInput,
+    429: RateLimited,
+}
+
+_session: requests.Session | None = None
+
+
+def _shared_session() -> requests.Session:
+    """One pooled session per container: warm invocations reuse its connections."""
+    global _session
+    if _session is None:
+        import requests
+
+        _session = requests.Session()
+    return _session
+
+
+class TenantRole(BaseModel):
+    name: str
+    role: str
+
+
+class MeRead(BaseModel):
+    """`GET /auth/me`, as much of it as the app shows."""
+
+    user_id: str
+    email: str | None = None
+    name: str | None = None
+    platform_admin: bool = False
+    tenants: list[TenantRole] = []
+
+
+def error_from_response(status: int, body: Any) -> IdpError:
+    """The API's `{"error": {"code", "message", "details"}}` as one of our errors."""
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict) and error.get("message"):
+        message, code, details = str(error["message"]), error.get("code"), error.get("details")
+    else:
+        message, code, details = f"the platform API answered HTTP {status}", None, None
+    kind = _BY_STATUS.get(status) or (DownstreamError if status >= 500 else IdpError)
+    return kind(message, code=str(code) if code else None, details=details)
+
+
+class PlatformClient:
+    """The platform API at `base_url` (…/v1), called with a platform `token`."""
+
+    def __init__(
+        self, base_url: str, token: str, *, timeout: float = 10.0, session: requests.Session | None = None
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._token = token
+        self._timeout = timeout
+        self._session = session
+
+    def _call(self, method: str, path: str, body: BaseModel | None = None) -> Any:
+        import requests
+
+        session = self._session or _shared_session()
+        headers = {"Authorization": f"Bearer {self._token}", "X-IDP-Client": "slack", "Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        try:
+            response = session.request(
+                method,
+                self.base_url + path,
+                headers=headers,
+                data=body.model_dump_json(exclude_unset=True) if body is not None else None,
+                timeout=self._timeout,
+            )
+        except requests.RequestException as exc:
+            raise DownstreamError(f"the platform API did not answer ({type(exc).__name__})") from exc
+        try:
+            payload = response.json() if response.content else None
+        except ValueError:
+            payload = None
+        if response.status_code >= 400:
+            raise error_from_response(response.status_code, payload)
+        return payload
+
+    def _parse(self, model: Any, payload: Any) -> Any:
+        try:
+            return TypeAdapter(model).validate_python(payload)
+        except ValidationError as exc:
+            raise DownstreamError("the platform API answered in an unexpected shape") from exc
+
+    def me(self) -> MeRead:
+        return self._parse(MeRead, self._call("GET", "/auth/me"))
+
+    def list_tenants(self) -> list[TenantRead]:
+        return self._parse(list[TenantRead], self._call("GET", "/tenants"))
+
+    def get_tenant(self, name: str) -> TenantRead:
+        from urllib.parse import quote
+
+        return self._parse(TenantRead, self._call("GET", f"/tenants/{quote(name, safe='')}"))
+
+    def create_tenant(self, request: TenantCreate) -> TenantRead:
+        return self._parse(TenantRead, self._call("POST", "/tenants", request))
+
+    def add_member(self, tenant: str, request: MemberCreate) -> MemberRead:
+        from urllib.parse import quote
+
+        path = f"/tenants/{quote(tenant, safe='')}/members"
+        return self._parse(MemberRead, self._call("POST", path, request))

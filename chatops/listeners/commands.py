@@ -1,0 +1,121 @@
+"""`/idp ...`: parse and answer in the ack step (help, link, usage errors, the create modal),
+then do the API work lazily and post one reply."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from caller import SlackCaller
+from command_parser import USAGE, parse, parse_mention
+from deliveries import claim, recent_count
+from replies import reply
+from slack_blocks import ModalMetadata, member_added, tenant_create_modal, tenant_details, tenant_list
+from slack_bolt import Ack, App, BoltContext
+from slack_errors import replied_errors
+from slack_middleware import link_by_confirmed_email
+from slack_sdk import WebClient
+
+from idp import deps
+from idp.audit import service as audit
+from idp.auth import slack_links
+from idp.config import get_settings
+from idp.errors import InvalidInput, RateLimited
+from idp.tenants.models import MemberCreate
+
+__all__ = ["register"]
+
+COMMAND = "/idp"
+_LAZY = {"whoami", "tenant list", "tenant show", "tenant add-member"}
+_LINK_ATTEMPTS = 5  # per Slack user per 10 minutes
+_LINK_WINDOW_SECONDS = 600
+
+
+def _caller(context: BoltContext) -> SlackCaller:
+    caller: SlackCaller = context["idp_caller"]
+    return caller
+
+
+def ack_command(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    command = parse(str(body.get("text") or ""))
+    if command.name == "help":
+        ack(response_type="ephemeral", text=USAGE)
+    elif command.name == "link":
+        ack(response_type="ephemeral", text=_link(_caller(context), command.args["code"], body))
+    elif command.name == "tenant create":
+        _caller(context).require_user()
+        metadata = ModalMetadata(channel_id=body.get("channel_id"), response_url=body.get("response_url"))
+        client.views_open(
+            trigger_id=body["trigger_id"], view=tenant_create_modal(metadata, get_settings().default_environments)
+        )
+        ack()
+    else:
+        ack()  # the rest is API work: run_command posts the answer
+
+
+def run_command(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    with replied_errors(body):
+        _run_command(body, context, client)
+
+
+def _run_command(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    command = parse(str(body.get("text") or ""))
+    if command.name not in _LAZY:
+        return
+    caller = _caller(context)
+    api = caller.api()
+    if command.name == "whoami":
+        me = api.me()
+        roles = ", ".join(f"{t.name} ({t.role})" for t in me.tenants) or "no tenants yet"
+        admin = " You are a platform admin." if me.platform_admin else ""
+        reply(body, f"You act as *{me.user_id}* on the platform.{admin}\nTenants: {roles}")
+    elif command.name == "tenant list":
+        tenants = api.list_tenants()
+        reply(body, f"{len(tenants)} tenant(s)", tenant_list(tenants))
+    elif command.name == "tenant show":
+        tenant = api.get_tenant(command.args["tenant"])
+        reply(body, f"Tenant {tenant.name}", tenant_details(tenant))
+    elif command.name == "tenant add-member":
+        tenant_name = command.args["tenant"]
+        member_id = _platform_user_of(caller, client, parse_mention(command.args["user"]).slack_user_id)
+        member = api.add_member(tenant_name, MemberCreate(user=member_id, role=command.args["role"]))  # type: ignore[arg-type]
+        reply(body, f"{member.user} is now {member.role} in {tenant_name}", member_added(tenant_name, member))
+
+
+def _platform_user_of(caller: SlackCaller, client: WebClient, slack_user_id: str) -> str:
+    """The platform user a mentioned Slack user is linked to (by code, or now by confirmed e-mail)."""
+    db = deps.database()
+    user = slack_links.linked_user(db, team_id=caller.team_id, slack_user_id=slack_user_id)
+    if user is None:
+        user = link_by_confirmed_email(db, client, caller.team_id, slack_user_id)
+    if user is None:
+        raise InvalidInput(
+            f"<@{slack_user_id}> has not linked their Slack account to the platform yet; ask them to run"
+            " `idp link` and type `/idp link <code>`.",
+            code="member_not_linked",
+        )
+    return user
+
+
+def _link(caller: SlackCaller, code: str, body: dict[str, Any]) -> str:
+    db = deps.database()
+    prefix = f"link:{caller.team_id}:{caller.slack_user_id}:"
+    if recent_count(db, prefix, seconds=_LINK_WINDOW_SECONDS) >= _LINK_ATTEMPTS:
+        raise RateLimited("too many `/idp link` attempts; wait ten minutes and try again", code="link_rate_limited")
+    claim(db, prefix + str(body.get("trigger_id") or id(body)), "link_attempt")
+    with db.transaction():
+        link = slack_links.link_by_code(db, team_id=caller.team_id, slack_user_id=caller.slack_user_id, code=code)
+        audit.record(
+            db,
+            None,
+            "slack.link",
+            link.user_id,
+            actor=link.user_id,
+            actor_kind="user",
+            front_end="slack",
+            details={"slack_team_id": caller.team_id, "slack_user_id": caller.slack_user_id, "linked_via": "code"},
+        )
+    return f":link: Linked: you now act as *{link.user_id}* on the platform."
+
+
+def register(app: App) -> None:
+    app.command(COMMAND)(ack=ack_command, lazy=[run_command])

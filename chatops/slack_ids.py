@@ -1,0 +1,35 @@
+"""Every block, action and callback id the chat-ops app uses, in one place.
+
+Ids are part of the contract with Slack (a modal submitted after a deploy still carries
+the ids it was opened with): rename one only together with its listener.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = ["ActionId", "BlockId", "CallbackId"]
+
+
+class CallbackId(StrEnum):
+    """Modal (view) callback ids."""
+
+    TENANT_CREATE = "idp_tenant_create"
+
+
+class BlockId(StrEnum):
+    """Input blocks of modals; `ack(response_action="errors")` names these."""
+
+    TENANT_NAME = "tenant_name"
+    TENANT_DISPLAY_NAME = "tenant_display_name"
+    TENANT_ENVIRONMENTS = "tenant_environments"
+    TENANT_ACTIONS = "tenant_actions"
+
+
+class ActionId(StrEnum):
+    """Interactive elements; a button's value carries a tenant name, never a payload."""
+
+    TENANT_NAME_INPUT = "tenant_name_input"
+    TENANT_DISPLAY_NAME_INPUT = "tenant_display_name_input"
+    TENANT_ENVIRONMENTS_INPUT = "tenant_environments_input"
+    TENANT_SHOW = "tenant_show"

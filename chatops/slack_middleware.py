@@ -1,0 +1,120 @@
+"""Global middleware: drop duplicated deliveries, then resolve the caller.
+
+Every request that reaches a listener carries `context["idp_caller"]` (a `SlackCaller`).
+A Slack user who is not linked is linked by a confirmed e-mail when Slack vouches for
+one (`users.info` → `is_email_confirmed`); otherwise only `/idp help` and `/idp link`
+go through, and everything else answers how to link.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from caller import LINK_FIRST, SlackCaller
+from command_parser import parse
+from deliveries import claim, delivery_key
+from slack_bolt import BoltContext, BoltRequest, BoltResponse
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from idp import deps
+from idp.audit import service as audit
+from idp.auth import slack_links
+from idp.config import get_settings
+from idp.db import Database
+from idp.errors import Forbidden, InvalidInput
+from idp.observability import logger
+
+__all__ = ["dedupe", "link_by_confirmed_email", "resolve_caller"]
+
+_OPEN_TO_UNLINKED = {"", "help", "link"}
+
+
+def dedupe(req: BoltRequest, body: dict[str, Any], next: Callable[[], BoltResponse]) -> BoltResponse:
+    """A delivery seen before is acknowledged and dropped (lazy re-invocations pass)."""
+    if req.lazy_only:
+        return next()
+    found = delivery_key(body)
+    if found is not None and not claim(deps.database(), *found):
+        retries = req.headers.get("x-slack-retry-num") or []
+        retry = retries[0] if retries else None
+        logger.info("duplicate slack delivery dropped", extra={"key": found[0], "retry_num": retry})
+        return BoltResponse(status=200, body="")
+    return next()
+
+
+def resolve_caller(
+    req: BoltRequest,
+    body: dict[str, Any],
+    context: BoltContext,
+    client: WebClient,
+    next: Callable[[], BoltResponse],
+) -> BoltResponse:
+    team_id, slack_user_id = context.team_id, context.user_id
+    if not team_id or not slack_user_id:
+        return next()  # nothing a person asked for (e.g. an event without a user)
+    db = deps.database()
+    user_id = slack_links.linked_user(db, team_id=team_id, slack_user_id=slack_user_id)
+    if user_id is None and not req.lazy_only:
+        user_id = link_by_confirmed_email(db, client, team_id, slack_user_id)
+    context["idp_caller"] = SlackCaller(team_id, slack_user_id, user_id, _api_url(req))
+    if user_id is None and not _open_to_unlinked(body):
+        raise Forbidden(LINK_FIRST, code="slack_not_linked")
+    return next()
+
+
+def _open_to_unlinked(body: dict[str, Any]) -> bool:
+    if body.get("type") == "event_callback":
+        return True  # mentions answer with the usage only
+    if not body.get("command"):
+        return False
+    text = str(body.get("text") or "")
+    try:
+        parse(text)
+    except InvalidInput:
+        return True  # a usage error is answered before anything else
+    words = text.split()
+    return (words[0].lower() if words else "") in _OPEN_TO_UNLINKED
+
+
+def link_by_confirmed_email(db: Database, client: WebClient, team_id: str, slack_user_id: str) -> str | None:
+    """Links the Slack user by the e-mail Slack confirmed, if a platform user has it; the user id."""
+    try:
+        user = client.users_info(user=slack_user_id).get("user") or {}
+    except SlackApiError as exc:
+        error = str(exc.response.get("error"))
+        logger.warning("users.info failed", extra={"slack_user_id": slack_user_id, "error": error})
+        return None
+    email = (user.get("profile") or {}).get("email")
+    with db.transaction():
+        link = slack_links.link_by_verified_email(
+            db,
+            team_id=team_id,
+            slack_user_id=slack_user_id,
+            email=email,
+            email_verified=bool(user.get("is_email_confirmed")),
+        )
+        if link is None:
+            return None
+        audit.record(
+            db,
+            None,
+            "slack.link",
+            link.user_id,
+            actor=link.user_id,
+            actor_kind="user",
+            front_end="slack",
+            details={"slack_team_id": team_id, "slack_user_id": slack_user_id, "linked_via": "email"},
+        )
+    return link.user_id
+
+
+def _api_url(req: BoltRequest) -> str | None:
+    """IDP_API_URL, else the API this request came in by (the chat-ops route is on it)."""
+    configured = get_settings().idp_api_url
+    if configured:
+        return configured.rstrip("/")
+    request_context = (req.context.get("chalice_request") or {}).get("context") or {}
+    domain, stage = request_context.get("domainName"), request_context.get("stage")
+    return f"https://{domain}/{stage}" if domain and stage else None
