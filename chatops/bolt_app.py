@@ -56,5 +56,6 @@ def build_handler(settings: Settings, chalice: Chalice, *, on_lambda: bool) -> C
         # What AWS_CHALICE_CLI_MODE=true selects, without changing the process environment.
         from slack_bolt.adapter.aws_lambda.local_lambda_client import LocalLambdaClient
 
-        lambda_client = LocalLambdaClient(chalice, None)  # type: ignore[arg-type]
+        no_lambda_context: Any = None  # there is no Lambda context when running locally
+        lambda_client = LocalLambdaClient(chalice, no_lambda_context)
     return ChaliceSlackRequestHandler(build_app(settings), chalice, lambda_client=lambda_client)

@@ -13,7 +13,7 @@ __all__ = ["LINK_FIRST", "SlackCaller"]
 
 LINK_FIRST = (
     "Your Slack account is not linked to the platform yet. Link your account: run `idp link`"
-    " in a terminal and type `/idp link <code>` here."
+    " in a terminal and type `/idp link &lt;code&gt;` here."
 )
 
 

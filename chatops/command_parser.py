@@ -16,11 +16,12 @@ USAGE = "\n".join(
         "*Usage*",
         "• `/idp help` — this message",
         "• `/idp whoami` — the platform user you act as",
-        "• `/idp link <code>` — link your Slack account (run `idp link` to get a code)",
+        "• `/idp link &lt;code&gt;` — link your Slack account (run `idp link` to get a code)",
         "• `/idp tenant list` — your tenants",
-        "• `/idp tenant show <tenant>` — one tenant",
+        "• `/idp tenant show &lt;tenant&gt;` — one tenant",
         "• `/idp tenant create` — create a tenant (opens a form)",
-        "• `/idp tenant add-member <tenant> @user <owner|admin|developer|viewer>` — add a member or change a role",
+        "• `/idp tenant add-member &lt;tenant&gt; @user &lt;owner|admin|developer|viewer&gt;`"
+        " — add a member or change a role",
     ]
 )
 

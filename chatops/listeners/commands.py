@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from caller import SlackCaller
-from command_parser import USAGE, parse, parse_mention
+from command_parser import USAGE, Command, parse, parse_mention
 from deliveries import claim, recent_count
 from replies import reply
 from slack_blocks import ModalMetadata, member_added, tenant_create_modal, tenant_details, tenant_list
@@ -53,14 +53,17 @@ def ack_command(ack: Ack, body: dict[str, Any], client: WebClient, context: Bolt
 
 
 def run_command(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-    with replied_errors(body):
-        _run_command(body, context, client)
-
-
-def _run_command(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
-    command = parse(str(body.get("text") or ""))
+    try:
+        command = parse(str(body.get("text") or ""))
+    except InvalidInput:
+        return  # the ack step already answered with the usage
     if command.name not in _LAZY:
         return
+    with replied_errors(body):
+        _run_command(command, body, context, client)
+
+
+def _run_command(command: Command, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     caller = _caller(context)
     api = caller.api()
     if command.name == "whoami":
@@ -77,7 +80,9 @@ def _run_command(body: dict[str, Any], context: BoltContext, client: WebClient) 
     elif command.name == "tenant add-member":
         tenant_name = command.args["tenant"]
         member_id = _platform_user_of(caller, client, parse_mention(command.args["user"]).slack_user_id)
-        member = api.add_member(tenant_name, MemberCreate(user=member_id, role=command.args["role"]))  # type: ignore[arg-type]
+        member = api.add_member(
+            tenant_name, MemberCreate.model_validate({"user": member_id, "role": command.args["role"]})
+        )
         reply(body, f"{member.user} is now {member.role} in {tenant_name}", member_added(tenant_name, member))
 
 
@@ -90,7 +95,7 @@ def _platform_user_of(caller: SlackCaller, client: WebClient, slack_user_id: str
     if user is None:
         raise InvalidInput(
             f"<@{slack_user_id}> has not linked their Slack account to the platform yet; ask them to run"
-            " `idp link` and type `/idp link <code>`.",
+            " `idp link` and type `/idp link &lt;code&gt;`.",
             code="member_not_linked",
         )
     return user

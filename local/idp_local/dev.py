@@ -195,6 +195,12 @@ class DevPlatform:
         gateway = LocalGateway(ROOT / "template.yaml", host=self.host, port=self.port).start()
         self._stops.append(gateway.stop)
         self.api_url = gateway.url
+        # The chat-ops function calls the API back over HTTP (on AWS it derives the URL from
+        # the request's https domain; locally the gateway is plain http).
+        os.environ.setdefault("IDP_API_URL", self.api_url)
+        from idp.config import reset_settings
+
+        reset_settings()
         log.info("API: serving template.yaml's functions at %s", self.api_url)
 
 

@@ -27,7 +27,7 @@ def _ephemeral(response: requests.Response) -> str:
     assert response.status_code == 200, response.text
     body = response.json()
     assert body.get("response_type") == "ephemeral", body
-    return str(body["text"])
+    return render_text(body)  # as a person reads it (Slack's &lt; escapes undone)
 
 
 def _create_tenant(api: Any, name: str = "payments", user: str = ALICE) -> None:

@@ -26,6 +26,7 @@ CONFIGURED = (
     "SLACK_BOT_TOKEN",
     "SLACK_API_URL",
     "SLACK_SIGNING_SECRET",
+    "IDP_API_URL",
 )
 
 
