@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, Self
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-__all__ = ["BackgroundServer"]
+__all__ = ["BackgroundServer", "Served"]
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -50,3 +50,29 @@ class BackgroundServer:
             server.server_close()
         if thread is not None:
             thread.join(timeout=5)
+
+
+class Served:
+    """start/stop/`with` for a class that serves through `self._server` (a BackgroundServer)."""
+
+    host: str
+    port: int
+    _server: BackgroundServer
+
+    def start(self) -> Self:
+        self.port = self._server.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"

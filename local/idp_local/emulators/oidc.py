@@ -17,7 +17,6 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any
 from urllib.parse import urlencode
 
@@ -26,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 from werkzeug.wrappers import Request, Response
 
-from idp_local.serving import BackgroundServer
+from idp_local.serving import BackgroundServer, Served
 
 __all__ = ["DEVICE_CODE_GRANT", "OidcIssuer"]
 
@@ -53,7 +52,7 @@ def _oauth_error(error: str, description: str, status: int = 400) -> Response:
     return _json({"error": error, "error_description": description}, status)
 
 
-class OidcIssuer:
+class OidcIssuer(Served):
     """A local OIDC issuer: ``OidcIssuer().start()``, then ``issue(...)``, ``rotate_key()``, ``stop()``."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
@@ -71,26 +70,10 @@ class OidcIssuer:
         self.rotate_key()
 
     # lifecycle ------------------------------------------------------------------------------
-    def start(self) -> OidcIssuer:
-        self.port = self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    def __enter__(self) -> OidcIssuer:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
     @property
     def url(self) -> str:
         """The issuer identifier (``iss``), which is also its base URL."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return self.base_url
 
     # keys and tokens ------------------------------------------------------------------------
     def rotate_key(self) -> str:

@@ -7,10 +7,9 @@ import json
 import os
 import threading
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
-from idp_local.serving import BackgroundServer
+from idp_local.serving import BackgroundServer, Served
 
 from .app import KubeApp
 from .faults import Fault, FaultBook
@@ -19,7 +18,7 @@ from .store import Store
 __all__ = ["KubernetesEmulator", "main"]
 
 
-class KubernetesEmulator:
+class KubernetesEmulator(Served):
     """A stateful, in-memory Kubernetes API server for tests and ``make dev``.
 
     Usage::
@@ -41,27 +40,11 @@ class KubernetesEmulator:
         self._store.reset()
 
     # lifecycle ------------------------------------------------------------------------------
-    def start(self) -> KubernetesEmulator:
-        self.port = self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    def __enter__(self) -> KubernetesEmulator:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
     @property
     def url(self) -> str:
         if not self._server.running:
             raise RuntimeError("the Kubernetes emulator is not started")
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return self.base_url
 
     # clients --------------------------------------------------------------------------------
     def write_kubeconfig(self, path: str | Path, *, namespace: str | None = None) -> Path:

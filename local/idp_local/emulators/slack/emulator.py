@@ -26,14 +26,13 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from types import TracebackType
 from typing import Any
 from urllib.parse import urlencode
 
 import requests
 from werkzeug.wrappers import Request, Response
 
-from idp_local.serving import BackgroundServer
+from idp_local.serving import BackgroundServer, Served
 
 from .webapi import APP_ID, RecordedCall, Workspace
 
@@ -72,7 +71,7 @@ def _arguments(request: Request) -> dict[str, Any]:
     return args
 
 
-class SlackEmulator:
+class SlackEmulator(Served):
     """A fake Slack: the Web API our app calls, and Slack's side towards our app.
 
     Usage::
@@ -101,25 +100,9 @@ class SlackEmulator:
         self._server = BackgroundServer(self._wsgi, host, port, name="slack-emulator")
 
     # lifecycle ------------------------------------------------------------------------------
-    def start(self) -> SlackEmulator:
-        self.port = self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    def __enter__(self) -> SlackEmulator:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
     @property
     def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return self.base_url
 
     @property
     def api_url(self) -> str:
