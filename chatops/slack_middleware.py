@@ -19,7 +19,6 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from idp import deps
-from idp.audit import service as audit
 from idp.auth import slack_links
 from idp.config import get_settings
 from idp.db import Database
@@ -97,16 +96,7 @@ def link_by_confirmed_email(db: Database, client: WebClient, team_id: str, slack
         )
         if link is None:
             return None
-        audit.record(
-            db,
-            None,
-            "slack.link",
-            link.user_id,
-            actor=link.user_id,
-            actor_kind="user",
-            front_end="slack",
-            details={"slack_team_id": team_id, "slack_user_id": slack_user_id, "linked_via": "email"},
-        )
+        slack_links.audit_link(db, link)
     return link.user_id
 
 

@@ -16,7 +16,6 @@ from slack_middleware import link_by_confirmed_email
 from slack_sdk import WebClient
 
 from idp import deps
-from idp.audit import service as audit
 from idp.auth import slack_links
 from idp.config import get_settings
 from idp.errors import InvalidInput, RateLimited
@@ -109,16 +108,7 @@ def _link(caller: SlackCaller, code: str, body: dict[str, Any]) -> str:
     claim(db, prefix + str(body.get("trigger_id") or id(body)), "link_attempt")
     with db.transaction():
         link = slack_links.link_by_code(db, team_id=caller.team_id, slack_user_id=caller.slack_user_id, code=code)
-        audit.record(
-            db,
-            None,
-            "slack.link",
-            link.user_id,
-            actor=link.user_id,
-            actor_kind="user",
-            front_end="slack",
-            details={"slack_team_id": caller.team_id, "slack_user_id": caller.slack_user_id, "linked_via": "code"},
-        )
+        slack_links.audit_link(db, link)
     return f":link: Linked: you now act as *{link.user_id}* on the platform."
 
 

@@ -38,6 +38,7 @@ __all__ = [
     "MAX_LIVE_CODES",
     "LinkCodeIssued",
     "SlackLink",
+    "audit_link",
     "create_link_code",
     "issue_link_code",
     "link_by_code",
@@ -252,4 +253,24 @@ def platform_token_for_slack_user(
         platform_admin=user_id in settings.platform_admins,
         ttl_seconds=ttl_seconds,
         keyset=keyset,
+    )
+
+
+def audit_link(db: Database, link: SlackLink) -> None:
+    """The audit entry for a new link, written in the caller's transaction."""
+    from idp.audit.service import record
+
+    record(
+        db,
+        None,
+        "slack.link",
+        link.user_id,
+        actor=link.user_id,
+        actor_kind="user",
+        front_end="slack",
+        details={
+            "slack_team_id": link.slack_team_id,
+            "slack_user_id": link.slack_user_id,
+            "linked_via": link.linked_via,
+        },
     )
