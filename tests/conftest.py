@@ -3,6 +3,8 @@ and the local API gateway running the real functions from template.yaml."""
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -17,6 +19,7 @@ from idp.config import reset_settings
 from idp.db import Database, apply_migrations, reset_database
 
 if TYPE_CHECKING:
+    from idp_local.emulators.argocd import ArgoCdEmulator
     from idp_local.emulators.kubernetes import KubernetesEmulator
     from idp_local.emulators.oidc import OidcIssuer
     from idp_local.gateway import LocalGateway
@@ -235,3 +238,44 @@ class Api:
 def api(platform_env: None, db: Database, kube: KubernetesEmulator, gateway: LocalGateway) -> Api:
     """A clean platform (empty tables, empty cluster) behind the local gateway."""
     return Api(gateway.url)
+
+
+class LogCapture(logging.Handler):
+    """Everything the platform logged during a test: the `idp` logger's records and stdout
+    (Powertools writes its JSON lines there)."""
+
+    def __init__(self, capsys: pytest.CaptureFixture[str]) -> None:
+        super().__init__(logging.DEBUG)
+        self._capsys = capsys
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(json.dumps(record.__dict__, default=str))
+
+    def text(self) -> str:
+        return "\n".join(self.lines) + self._capsys.readouterr().out
+
+
+@pytest.fixture
+def idp_logs(capsys: pytest.CaptureFixture[str]) -> Iterator[LogCapture]:
+    capture = LogCapture(capsys)
+    idp_logger = logging.getLogger("idp")
+    idp_logger.addHandler(capture)
+    yield capture
+    idp_logger.removeHandler(capture)
+
+
+@pytest.fixture(scope="session")
+def argocd_emulator() -> Iterator[ArgoCdEmulator]:
+    from idp_local.emulators.argocd import ArgoCdEmulator
+
+    with ArgoCdEmulator(sync_polls=1) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def argocd(argocd_emulator: ArgoCdEmulator) -> ArgoCdEmulator:
+    """The Argo CD emulator, emptied, finishing a sync at the first poll after it starts."""
+    argocd_emulator.reset()
+    argocd_emulator.sync_polls = 1
+    return argocd_emulator

@@ -7,7 +7,6 @@ import base64
 import hashlib
 import hmac
 import json
-import logging
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -246,36 +245,19 @@ def test_jwks_is_public_and_verifies_issued_tokens(api: Any, oidc_issuer: Any) -
 # ------------------------------------------------------------------------------ logs
 
 
-class _Records(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(json.dumps(record.__dict__, default=str))
-
-
-def test_logs_carry_no_token_key_or_secret(
-    api: Any, oidc_issuer: Any, aws_endpoint: str, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_logs_carry_no_token_key_or_secret(api: Any, oidc_issuer: Any, aws_endpoint: str, idp_logs: Any) -> None:
     import boto3
 
-    records = _Records()
-    idp_logger = logging.getLogger("idp")
-    idp_logger.addHandler(records)
-    try:
-        good_id_token = _id_token(oidc_issuer)
-        signed_in = _sign_in(api, good_id_token)
-        assert signed_in.status_code == 200
-        access_token = signed_in.json()["access_token"]
-        assert _me(api, access_token).status_code == 200
-        bad_id_token = _id_token(oidc_issuer, extra={"email_verified": False})
-        assert _sign_in(api, bad_id_token).status_code == 401
-        expired = _sign(_claims(exp=int(time.time()) - 600))
-        assert _me(api, expired).status_code == 401
-    finally:
-        idp_logger.removeHandler(records)
-    logs = "\n".join(records.lines) + capsys.readouterr().out
+    good_id_token = _id_token(oidc_issuer)
+    signed_in = _sign_in(api, good_id_token)
+    assert signed_in.status_code == 200
+    access_token = signed_in.json()["access_token"]
+    assert _me(api, access_token).status_code == 200
+    bad_id_token = _id_token(oidc_issuer, extra={"email_verified": False})
+    assert _sign_in(api, bad_id_token).status_code == 401
+    expired = _sign(_claims(exp=int(time.time()) - 600))
+    assert _me(api, expired).status_code == 401
+    logs = idp_logs.text()
 
     assert "signed in" in logs and "sign-in refused" in logs  # the logs were captured
     secret = boto3.client("secretsmanager", endpoint_url=aws_endpoint).get_secret_value(

@@ -3,8 +3,6 @@ the local API Gateway; the code is audited without itself and links the Slack us
 
 from __future__ import annotations
 
-import json
-import logging
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,26 +27,11 @@ def _create(api: Any, token: str) -> Any:
     return api.call("POST", "/auth/link-codes", user=None, headers={"Authorization": f"Bearer {token}"})
 
 
-class _Records(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(json.dumps(record.__dict__, default=str))
-
-
 def test_a_signed_in_user_gets_a_code_that_links_slack_once(
-    api: Any, db: Database, oidc_issuer: Any, capsys: pytest.CaptureFixture[str]
+    api: Any, db: Database, oidc_issuer: Any, idp_logs: Any
 ) -> None:
     token = _signed_in_token(api, oidc_issuer)
-    records = _Records()
-    idp_logger = logging.getLogger("idp")
-    idp_logger.addHandler(records)
-    try:
-        response = _create(api, token)
-    finally:
-        idp_logger.removeHandler(records)
+    response = _create(api, token)
     assert response.status_code == 201, response.text
     body = response.json()
     code = body["code"]
@@ -70,7 +53,7 @@ def test_a_signed_in_user_gets_a_code_that_links_slack_once(
         "ok",
     )
     assert code not in entry["details"]
-    logs = "\n".join(records.lines) + capsys.readouterr().out
+    logs = idp_logs.text()
     assert "slack link code issued" in logs and code not in logs
 
     with db.transaction():

@@ -19,18 +19,6 @@ from idp.errors import DownstreamError
 from idp_local.emulators.argocd import ArgoCdEmulator
 
 
-@pytest.fixture(scope="module")
-def _emulator() -> Iterator[ArgoCdEmulator]:
-    with ArgoCdEmulator(sync_polls=1) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def argocd(_emulator: ArgoCdEmulator) -> ArgoCdEmulator:
-    _emulator.reset()
-    return _emulator
-
-
 @pytest.fixture
 def client(argocd: ArgoCdEmulator) -> Iterator[ArgoCdClient]:
     with ArgoCdClient(argocd.url, argocd.admin_token, timeout=5) as made:

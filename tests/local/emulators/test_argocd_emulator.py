@@ -3,28 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 import requests
 
 from idp_local.emulators.argocd import ArgoCdEmulator
 
 TOKEN = "argocd-local-admin"
-
-
-@pytest.fixture(scope="module")
-def _emulator() -> Iterator[ArgoCdEmulator]:
-    with ArgoCdEmulator(sync_polls=1) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def argocd(_emulator: ArgoCdEmulator) -> ArgoCdEmulator:
-    _emulator.reset()
-    _emulator.sync_polls = 1
-    return _emulator
 
 
 def call(argocd: ArgoCdEmulator, method: str, path: str, token: str | None = TOKEN, **kwargs: Any) -> Any:
