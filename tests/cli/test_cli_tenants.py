@@ -86,6 +86,11 @@ def test_output_format_from_the_environment(run: Run, monkeypatch: pytest.Monkey
         (["tenant", "create", "web", "--quota", "prod"], "expected ENV:key=value"),
         (["tenant", "create", "web", "--quota", "prod:gpus=1"], "unknown key 'gpus'"),
         (["tenant", "show", "Not/A/Name"], "invalid tenant name"),
+        (["tenant", "create", "web", "--repo", "ftp://github.com/acme/web"], "'ftp://github.com/acme/web'"),
+        (["tenant", "create", "default"], "'default' is reserved"),
+        (["tenant", "update", "web"], "nothing to change"),
+        (["tenant", "update", "web", "--repo", "https://github.com/acme/web", "--no-repos"], "contradict"),
+        (["tenant", "update", "web", "--repo", "https://github.com/*"], "'https://github.com/*'"),
         (["member", "add", "web", "bob@example.com", "superuser"], "role"),
         (["token", "create", "web", "ci", "--role", "owner"], "role"),
         (["token", "create", "web", "ci", "--role", "developer", "--expires-in-days", "999"], "expires_in_days"),
@@ -156,3 +161,34 @@ def test_tokens_create_list_revoke_and_sign_in_with_one(run: Run, api: Any) -> N
     assert json.loads(run("token", "list", "web", "-o", "json").stdout)[0]["revoked_at"]
 
     assert run("login", "--api-url", api.base_url, "--token", token).exit_code == 1  # revoked: refused, not stored
+
+
+def test_tenant_repositories_create_update_show(run: Run, api: Any, argocd: Any) -> None:
+    web, cli_api = "https://github.com/acme/web", "git@github.com:acme/api"
+    created = run("tenant", "create", "web", "--env", "dev", "--repo", web + ".git", "--repo", cli_api, "-o", "json")
+    assert created.exit_code == 0, created.output
+    assert json.loads(created.stdout)["repositories"] == [cli_api, web]
+    (project,) = [p for p in argocd.projects() if p["metadata"]["name"] == "web"]
+    assert project["spec"]["sourceRepos"] == [cli_api, web]
+
+    shown = run("tenant", "show", "web")
+    assert shown.exit_code == 0 and web in shown.stdout and cli_api in shown.stdout
+
+    updated = run("tenant", "update", "web", "--repo", web, "-o", "json")
+    assert updated.exit_code == 0, updated.output
+    assert json.loads(updated.stdout)["repositories"] == [web]
+    (project,) = [p for p in argocd.projects() if p["metadata"]["name"] == "web"]
+    assert project["spec"]["sourceRepos"] == [web]
+
+    renamed = run("tenant", "update", "web", "--display-name", "Web team", "-o", "json")
+    assert renamed.exit_code == 0, renamed.output
+    assert json.loads(renamed.stdout)["display_name"] == "Web team"
+    assert json.loads(renamed.stdout)["repositories"] == [web]
+
+    cleared = run("tenant", "update", "web", "--no-repos")
+    assert cleared.exit_code == 0, cleared.output
+    assert "Web team" in cleared.stdout
+    assert json.loads(run("tenant", "show", "web", "-o", "json").stdout)["repositories"] == []
+
+    missing = run("tenant", "update", "nope", "--no-repos")
+    assert missing.exit_code == 1 and "tenant 'nope' not found" in missing.stderr

@@ -1,4 +1,4 @@
-"""`idp tenant create|list|show|delete`: parse, call the API, render."""
+"""`idp tenant create|list|show|update|delete`: parse, call the API, render."""
 
 from __future__ import annotations
 
@@ -49,6 +49,7 @@ def render_tenant(tenant: TenantRead) -> None:
             ("name", tenant.name),
             ("display name", tenant.display_name),
             ("status", tenant.status + (f" ({tenant.status_reason})" if tenant.status_reason else "")),
+            ("repositories", "\n".join(tenant.repositories) or "none"),
             ("created by", tenant.created_by),
             ("created", tenant.created_at),
             ("updated", tenant.updated_at),
@@ -82,6 +83,10 @@ def create(
         list[str] | None,
         typer.Option("--quota", help="ENV:cpu=8,memory=16Gi,pods=100,storage=200Gi; repeat per environment"),
     ] = None,
+    repo: Annotated[
+        list[str] | None,
+        typer.Option("--repo", help="a git repository the tenant may deploy from (https://... or git@...); repeat"),
+    ] = None,
     output: OutputOption = None,
     api_url: ApiUrlOption = None,
 ) -> None:
@@ -94,12 +99,17 @@ def create(
         if quota_env in quotas:
             raise LocalInputError(f"--quota names environment {quota_env!r} twice", code="invalid_input")
         quotas[quota_env] = values
-    fields: dict[str, object] = {"name": name, "display_name": display_name or name, "quotas": quotas}
+    fields: dict[str, object] = {
+        "name": name,
+        "display_name": display_name or name,
+        "quotas": quotas,
+        "repositories": repo or [],
+    }
     if env:
         fields["environments"] = env
     body = validated(TenantCreate, "tenant", **fields)
     session = open_session(ctx, output, api_url)
-    with spinner(f"Creating tenant {body.name} (namespaces, quotas, policies, bindings)"):
+    with spinner(f"Creating tenant {body.name} (namespaces, quotas, policies, bindings, Argo CD project)"):
         tenant = session.client().post("/tenants", TenantRead, body)
     emit(tenant, session.output, lambda: render_tenant(tenant))
     if tenant.status != "ready":
@@ -142,6 +152,42 @@ def show(
     with spinner(f"Fetching tenant {name}"):
         tenant = session.client().get(f"/tenants/{name}", TenantRead)
     emit(tenant, session.output, lambda: render_tenant(tenant))
+
+
+@app.command("update")
+@handle_errors
+def update(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="tenant name")],
+    display_name: Annotated[str | None, typer.Option("--display-name", help="a new name for people")] = None,
+    repo: Annotated[
+        list[str] | None,
+        typer.Option("--repo", help="the tenant's repositories become exactly these; repeat for more"),
+    ] = None,
+    no_repos: Annotated[bool, typer.Option("--no-repos", help="remove every repository")] = False,
+    output: OutputOption = None,
+    api_url: ApiUrlOption = None,
+) -> None:
+    """Change a tenant's display name or its repositories (--repo replaces the whole list)."""
+    from idp.tenants.models import TenantRead, TenantUpdate
+
+    check_name(name)
+    if repo and no_repos:
+        raise LocalInputError("--repo and --no-repos contradict each other: give one", code="invalid_input")
+    if display_name is None and not repo and not no_repos:
+        raise LocalInputError("nothing to change: give --display-name, --repo or --no-repos", code="invalid_input")
+    fields: dict[str, object] = {}
+    if display_name is not None:
+        fields["display_name"] = display_name
+    if repo or no_repos:
+        fields["repositories"] = repo or []
+    body = validated(TenantUpdate, "tenant", **fields)
+    session = open_session(ctx, output, api_url)
+    with spinner(f"Updating tenant {name}"):
+        tenant = session.client().request("PATCH", f"/tenants/{name}", TenantRead, body=body)
+    emit(tenant, session.output, lambda: render_tenant(tenant))
+    if tenant.status != "ready":
+        info(f"tenant {tenant.name} is {tenant.status}: {tenant.status_reason or 'run `idp tenant update` again'}")
 
 
 @app.command("delete")

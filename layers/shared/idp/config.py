@@ -85,6 +85,29 @@ class Settings(BaseSettings):
     idp_api_url: str | None = Field(default=None, description="platform API base URL, e.g. https://.../v1")
     idp_api_timeout_seconds: float = Field(default=10.0, gt=0, le=29)
 
+    # Argo CD: the REST API and the platform's token (from Secrets Manager when its *_secret_id
+    # is set); the cluster tenants deploy to, as Argo CD names it.
+    argocd_url: str | None = Field(
+        default=None, description="Argo CD API server base URL, e.g. https://argocd.example.com"
+    )
+    argocd_token: SecretStr | None = None
+    argocd_token_secret_id: str | None = Field(default=None, description="Secrets Manager id of the Argo CD token")
+    argocd_destination_server: str = Field(
+        default="https://kubernetes.default.svc", description="cluster URL the tenants' applications deploy to"
+    )
+    argocd_timeout_seconds: float = Field(default=10.0, gt=0, le=29)
+
+    # Deployments: defaults of a tenant's approval policy, and how the poller follows a sync.
+    deploy_approval_environments: list[str] = Field(
+        default_factory=lambda: ["prod"], description="environments needing an approval unless a tenant says otherwise"
+    )
+    deploy_approval_ttl_seconds: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
+    deploy_timeout_seconds: int = Field(default=900, gt=0, description="sync start to healthy, else failed")
+    deploy_poll_interval_seconds: float = Field(default=5.0, gt=0, description="pause between two poller passes")
+    deploy_poll_budget_seconds: float = Field(
+        default=45.0, gt=0, description="how long one scheduled poller invocation keeps polling"
+    )
+
     # Tenants
     default_environments: list[str] = ["dev", "staging", "prod"]
     platform_admins: list[str] = Field(default_factory=list, description="user ids with the platform admin role")
@@ -112,6 +135,9 @@ class Settings(BaseSettings):
         if self.database_url is None:
             raise RuntimeError("DATABASE_URL (or DATABASE_SECRET_ID) is not configured")
         return self.database_url.get_secret_value()
+
+    def resolved_argocd_token(self) -> str:
+        return self._secret(self.argocd_token_secret_id, self.argocd_token, "ARGOCD_TOKEN")
 
     def resolved_slack_signing_secret(self) -> str:
         return self._secret(self.slack_signing_secret_id, self.slack_signing_secret, "SLACK_SIGNING_SECRET")

@@ -7,10 +7,13 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from idp.deploy.models import normalize_repo_url
 from idp.kube_names import MAX_LABEL, is_dns1123_label, validate_dns1123_label, validate_quantity
 
 __all__ = [
     "ENVIRONMENT_PATTERN",
+    "MAX_REPOSITORIES",
+    "RESERVED_NAMES",
     "MemberCreate",
     "MemberRead",
     "Quota",
@@ -19,6 +22,7 @@ __all__ = [
     "TenantRead",
     "TenantStatus",
     "TenantUpdate",
+    "normalize_repositories",
 ]
 
 Role = Literal["owner", "admin", "developer", "viewer"]
@@ -26,6 +30,10 @@ TenantStatus = Literal["provisioning", "ready", "not_ready", "deleting", "delete
 ENVIRONMENT_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 DEFAULT_ENVIRONMENTS = ("dev", "staging", "prod")
 Quantity = Annotated[str, Field(min_length=1, max_length=32)]
+RepositoryUrl = Annotated[str, Field(min_length=1, max_length=500)]
+MAX_REPOSITORIES = 50
+# Names a tenant cannot take: its Argo CD project is named after it, and Argo CD owns `default`.
+RESERVED_NAMES = {"default": "Argo CD's built-in project is called 'default'"}
 
 
 class _Strict(BaseModel):
@@ -55,6 +63,25 @@ def _check_environments(environments: list[str]) -> list[str]:
     return environments
 
 
+def normalize_repositories(urls: list[str]) -> list[str]:
+    """Each URL normalized (`normalize_repo_url`), sorted; every bad or repeated one named in one error."""
+    problems: list[str] = []
+    seen: dict[str, str] = {}
+    for url in urls:
+        try:
+            normal = normalize_repo_url(url)
+        except ValueError as exc:
+            problems.append(str(exc))
+            continue
+        if normal in seen:
+            problems.append(f"{url!r} repeats {seen[normal]!r} (both are {normal})")
+        else:
+            seen[normal] = url
+    if problems:
+        raise ValueError("; ".join(problems))
+    return sorted(seen)
+
+
 def _check_quota_keys(quotas: dict[str, Quota], environments: list[str]) -> None:
     unknown = sorted(set(quotas) - set(environments))
     if unknown:
@@ -66,11 +93,24 @@ class TenantCreate(_Strict):
     display_name: str = Field(min_length=1, max_length=100)
     environments: list[str] = Field(default_factory=lambda: list(DEFAULT_ENVIRONMENTS), min_length=1, max_length=10)
     quotas: dict[str, Quota] = Field(default_factory=dict, description="quota per environment; defaults apply")
+    repositories: list[RepositoryUrl] = Field(
+        default_factory=list,
+        max_length=MAX_REPOSITORIES,
+        description="git repositories the tenant may deploy from (https://host/owner/repo or git@host:owner/repo)",
+    )
 
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        return validate_dns1123_label(value)
+        name = validate_dns1123_label(value)
+        if name in RESERVED_NAMES:
+            raise ValueError(f"'{name}' is reserved ({RESERVED_NAMES[name]}); choose another name")
+        return name
+
+    @field_validator("repositories")
+    @classmethod
+    def _repositories(cls, value: list[str]) -> list[str]:
+        return normalize_repositories(value)
 
     @field_validator("environments")
     @classmethod
@@ -98,11 +138,19 @@ class TenantUpdate(_Strict):
     display_name: str | None = Field(default=None, min_length=1, max_length=100)
     environments: list[str] | None = Field(default=None, min_length=1, max_length=10)
     quotas: dict[str, Quota] | None = None
+    repositories: list[RepositoryUrl] | None = Field(
+        default=None, max_length=MAX_REPOSITORIES, description="the full new list of repositories ([] removes all)"
+    )
 
     @field_validator("environments")
     @classmethod
     def _environments(cls, value: list[str] | None) -> list[str] | None:
         return None if value is None else _check_environments(value)
+
+    @field_validator("repositories")
+    @classmethod
+    def _repositories(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else normalize_repositories(value)
 
 
 class TenantRead(BaseModel):
@@ -111,6 +159,7 @@ class TenantRead(BaseModel):
     environments: list[str]
     quotas: dict[str, Quota]
     namespaces: dict[str, str] = Field(description="environment -> namespace")
+    repositories: list[str] = Field(default_factory=list, description="git repositories the tenant may deploy from")
     status: TenantStatus
     status_reason: str | None = None
     created_by: str

@@ -6,11 +6,11 @@ import json
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from idp.db import Database
-from idp.errors import Conflict, NotFound
-from idp.tenants.models import MemberRead, Quota, Role, TenantStatus
+from idp.errors import Conflict, InvalidInput, NotFound
+from idp.tenants.models import MemberRead, Quota, Role, TenantStatus, normalize_repositories
 
 __all__ = [
     "TenantRecord",
@@ -20,9 +20,11 @@ __all__ = [
     "get_tenant",
     "insert_tenant",
     "list_members",
+    "list_repositories",
     "list_tenants",
     "mark_deleted",
     "remove_member",
+    "set_repositories",
     "set_status",
     "update_tenant_spec",
 ]
@@ -40,19 +42,25 @@ class TenantRecord(BaseModel):
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None
+    repositories: list[str] = Field(default_factory=list, description="normalized, sorted")
 
     def namespace(self, env: str) -> str:
         return f"{self.name}-{env}"
 
+    def namespaces(self) -> list[str]:
+        return [self.namespace(env) for env in self.environments]
+
 
 _COLUMNS = (
     "id::text AS id, name, display_name, environments, quotas, status, status_reason,"
-    " created_by, created_at, updated_at, deleted_at"
+    " created_by, created_at, updated_at, deleted_at,"
+    " COALESCE((SELECT jsonb_agg(r.url ORDER BY r.url) FROM tenant_repositories r WHERE r.tenant_id = tenants.id),"
+    " '[]'::jsonb) AS repositories"
 )
 
 
 def _record(row: dict[str, Any]) -> TenantRecord:
-    for key in ("environments", "quotas"):
+    for key in ("environments", "quotas", "repositories"):
         if isinstance(row[key], str):
             row[key] = json.loads(row[key])
     return TenantRecord.model_validate(row)
@@ -80,8 +88,8 @@ def list_tenants(db: Database, *, member: str | None) -> list[TenantRecord]:
         rows = db.rows(f"SELECT {_COLUMNS} FROM tenants WHERE deleted_at IS NULL ORDER BY name")
     else:
         rows = db.rows(
-            f"SELECT {_COLUMNS} FROM tenants t WHERE deleted_at IS NULL AND EXISTS"
-            " (SELECT 1 FROM tenant_members m WHERE m.tenant_id = t.id AND m.user_id = :user)"
+            f"SELECT {_COLUMNS} FROM tenants WHERE deleted_at IS NULL AND EXISTS"
+            " (SELECT 1 FROM tenant_members m WHERE m.tenant_id = tenants.id AND m.user_id = :user)"
             " ORDER BY name",
             user=member,
         )
@@ -159,6 +167,39 @@ def mark_deleted(db: Database, tenant: TenantRecord) -> TenantRecord:
     )
     assert row is not None
     return _record(row)
+
+
+# -- repositories -----------------------------------------------------------------
+def list_repositories(db: Database, tenant: TenantRecord) -> list[str]:
+    """The tenant's registered repositories (normalized URLs), sorted."""
+    rows = db.run(
+        "SELECT url FROM tenant_repositories WHERE tenant_id = CAST(:id AS uuid) ORDER BY url",
+        id=tenant.id,
+    )
+    return [str(r[0]) for r in rows]
+
+
+def set_repositories(db: Database, tenant: TenantRecord, urls: list[str], *, added_by: str) -> list[str]:
+    """Replaces the set: URLs kept keep their added_by/added_at, new ones are added, the rest removed."""
+    try:
+        wanted = normalize_repositories(urls)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), details=[{"field": "repositories", "message": str(exc)}]) from None
+    db.run(
+        "DELETE FROM tenant_repositories WHERE tenant_id = CAST(:id AS uuid)"
+        " AND url NOT IN (SELECT jsonb_array_elements_text(CAST(:urls AS jsonb)))",
+        id=tenant.id,
+        urls=json.dumps(wanted),
+    )
+    db.run(
+        "INSERT INTO tenant_repositories (tenant_id, url, added_by)"
+        " SELECT CAST(:id AS uuid), u, :added_by FROM jsonb_array_elements_text(CAST(:urls AS jsonb)) AS u"
+        " ON CONFLICT (tenant_id, url) DO NOTHING",
+        id=tenant.id,
+        urls=json.dumps(wanted),
+        added_by=added_by,
+    )
+    return list_repositories(db, tenant)
 
 
 # -- members ----------------------------------------------------------------------

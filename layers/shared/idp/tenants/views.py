@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from idp import deps
 from idp.auth.permissions import Action, authorize
+from idp.config import get_settings
 from idp.http.caller import Caller, caller_from_event
 from idp.tenants import flows, service
 from idp.tenants.models import MemberCreate, MemberRead, TenantCreate, TenantRead, TenantUpdate
@@ -25,6 +26,11 @@ def _caller() -> Caller:
     return caller_from_event(router.current_event.raw_event)
 
 
+def _server() -> str:
+    """The cluster the tenants' Argo CD applications deploy to, as Argo CD names it."""
+    return get_settings().argocd_destination_server
+
+
 def to_read(tenant: TenantRecord) -> TenantRead:
     return TenantRead(
         name=tenant.name,
@@ -32,6 +38,7 @@ def to_read(tenant: TenantRecord) -> TenantRead:
         environments=tenant.environments,
         quotas=tenant.quotas,
         namespaces={env: tenant.namespace(env) for env in tenant.environments},
+        repositories=tenant.repositories,
         status=tenant.status,
         status_reason=tenant.status_reason,
         created_by=tenant.created_by,
@@ -43,7 +50,9 @@ def to_read(tenant: TenantRecord) -> TenantRead:
 
 @router.post("/tenants", summary="Create a tenant with its namespaces, quotas, policies and bindings")
 def create_tenant(body: TenantCreate) -> tuple[TenantRead, int]:
-    tenant, created = flows.create_tenant(deps.database(), deps.kube(), _caller(), body)
+    tenant, created = flows.create_tenant(
+        deps.database(), deps.kube(), deps.argocd(), _caller(), body, server=_server()
+    )
     return to_read(tenant), 201 if created else 200
 
 
@@ -68,19 +77,26 @@ def get_tenant(tenant: TenantName) -> TenantRead:
     return to_read(record)
 
 
-@router.patch("/tenants/<tenant>", summary="Change display name, environments or quotas")
+@router.patch("/tenants/<tenant>", summary="Change display name, environments, quotas or repositories")
 def update_tenant(tenant: TenantName, body: TenantUpdate) -> TenantRead:
-    return to_read(flows.update_tenant(deps.database(), deps.kube(), _caller(), tenant, body))
+    updated = flows.update_tenant(
+        deps.database(), deps.kube(), deps.argocd(), _caller(), tenant, body, server=_server()
+    )
+    return to_read(updated)
 
 
-@router.delete("/tenants/<tenant>", summary="Delete the tenant's namespaces; the record stays for audit")
+@router.delete(
+    "/tenants/<tenant>", summary="Delete the tenant's Argo CD apps, project and namespaces; the record stays"
+)
 def delete_tenant(tenant: TenantName) -> TenantRead:
-    return to_read(flows.delete_tenant(deps.database(), deps.kube(), _caller(), tenant))
+    return to_read(flows.delete_tenant(deps.database(), deps.kube(), deps.argocd(), _caller(), tenant))
 
 
-@router.post("/tenants/<tenant>/reconcile", summary="Repair drift between the record and Kubernetes")
+@router.post("/tenants/<tenant>/reconcile", summary="Repair drift between the record and Kubernetes / Argo CD")
 def reconcile_tenant(tenant: TenantName) -> TenantRead:
-    return to_read(flows.reconcile_tenant(deps.database(), deps.kube(), _caller(), tenant))
+    return to_read(
+        flows.reconcile_tenant(deps.database(), deps.kube(), deps.argocd(), _caller(), tenant, server=_server())
+    )
 
 
 @router.get("/tenants/<tenant>/members", summary="Members and their roles")
@@ -93,10 +109,11 @@ def list_members(tenant: TenantName) -> list[MemberRead]:
 
 @router.post("/tenants/<tenant>/members", summary="Add a member or change their role")
 def add_member(tenant: TenantName, body: MemberCreate) -> tuple[MemberRead, int]:
-    member, _ = flows.add_member(deps.database(), deps.kube(), _caller(), tenant, body)
+    member, _ = flows.add_member(deps.database(), deps.kube(), deps.argocd(), _caller(), tenant, body, server=_server())
     return member, 201
 
 
 @router.delete("/tenants/<tenant>/members/<user>", summary="Remove a member")
 def remove_member(tenant: TenantName, user: Annotated[str, Path(min_length=1, max_length=254)]) -> TenantRead:
-    return to_read(flows.remove_member(deps.database(), deps.kube(), _caller(), tenant, user))
+    db, kube, argocd = deps.database(), deps.kube(), deps.argocd()
+    return to_read(flows.remove_member(db, kube, argocd, _caller(), tenant, user, server=_server()))

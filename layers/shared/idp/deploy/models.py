@@ -1,0 +1,202 @@
+"""Pydantic models for applications, deployments and the approval policy, at every boundary."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from idp.kube_names import validate_dns1123_label
+
+__all__ = [
+    "ACTIVE_STATES",
+    "FINAL_STATES",
+    "AppCreate",
+    "AppEnvironmentStatus",
+    "AppRead",
+    "AppStatus",
+    "DeployPolicyRead",
+    "DeployPolicyUpdate",
+    "DeploymentCreate",
+    "DeploymentDecision",
+    "DeploymentKind",
+    "DeploymentRead",
+    "DeploymentState",
+    "RollbackCreate",
+    "normalize_repo_url",
+]
+
+DeploymentState = Literal["pending_approval", "approved", "rejected", "expired", "syncing", "succeeded", "failed"]
+DeploymentKind = Literal["deploy", "rollback"]
+AppStatus = Literal["provisioning", "ready", "not_ready", "deleting", "deleted"]
+# Not final: the poller keeps working on these.
+ACTIVE_STATES: tuple[DeploymentState, ...] = ("pending_approval", "approved", "syncing")
+FINAL_STATES: tuple[DeploymentState, ...] = ("rejected", "expired", "succeeded", "failed")
+
+# A git revision: a branch, tag or commit SHA (no spaces, no "..", no leading "-").
+_REVISION = r"^(?!-)(?!.*\.\.)[A-Za-z0-9._/@+-]{1,200}$"
+_SLACK_CHANNEL = r"^[CGD][A-Z0-9]{2,30}$"
+_HTTPS_REPO = re.compile(r"^https://([A-Za-z0-9.-]+(?::\d+)?)/([A-Za-z0-9._~/-]+?)(?:\.git)?/?$")
+_SSH_REPO = re.compile(r"^(?:ssh://)?git@([A-Za-z0-9.-]+)[:/]([A-Za-z0-9._~/-]+?)(?:\.git)?/?$")
+
+
+def normalize_repo_url(url: str) -> str:
+    """One spelling per repository (lowercase host, no trailing `.git` or `/`), as Argo CD compares them.
+
+    Only https:// and git@ URLs are accepted, and never globs: a tenant's project must name
+    exact repositories.
+    """
+    text = url.strip()
+    for pattern, scheme in ((_HTTPS_REPO, "https://{host}/{path}"), (_SSH_REPO, "git@{host}:{path}")):
+        match = pattern.match(text)
+        if match:
+            path = match.group(2).strip("/")
+            if not path or ".." in path.split("/"):
+                break
+            return scheme.format(host=match.group(1).lower(), path=path)
+    raise ValueError(f"{url!r} is not a repository URL (use https://host/owner/repo or git@host:owner/repo)")
+
+
+class _Strict(BaseModel):
+    # python-re: the revision pattern uses look-aheads, which the default (Rust) regex engine lacks.
+    model_config = ConfigDict(extra="forbid", regex_engine="python-re")
+
+
+# -- applications ---------------------------------------------------------------------
+class AppCreate(_Strict):
+    name: str = Field(min_length=1, max_length=40, description="DNS-1123 label; Argo CD apps are <tenant>-<name>-<env>")
+    repo_url: str = Field(min_length=1, max_length=500, description="one of the tenant's registered repositories")
+    path: str = Field(default=".", min_length=1, max_length=300, description="folder of the manifests in the repo")
+    environments: list[str] | None = Field(
+        default=None, min_length=1, max_length=10, description="tenant environments to deploy to; default all"
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return validate_dns1123_label(value)
+
+    @field_validator("repo_url")
+    @classmethod
+    def _repo(cls, value: str) -> str:
+        return normalize_repo_url(value)
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        clean = value.strip().strip("/") or "."
+        if clean.startswith("-") or ".." in clean.split("/") or not re.fullmatch(r"[A-Za-z0-9._/-]+", clean):
+            raise ValueError("path must be a relative folder inside the repository (letters, digits, . _ - /)")
+        return clean
+
+    @field_validator("environments")
+    @classmethod
+    def _environments(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and len(set(value)) != len(value):
+            raise ValueError("environments must not repeat")
+        return value
+
+
+class AppEnvironmentStatus(BaseModel):
+    """Argo CD's live view of one environment of an app (None fields: Argo CD did not say)."""
+
+    environment: str
+    argocd_app: str
+    namespace: str
+    sync_status: str | None = None
+    health_status: str | None = None
+    health_message: str | None = None
+    revision: str | None = None
+    operation_phase: str | None = None
+    operation_message: str | None = None
+    last_deployed_at: datetime | None = None
+
+
+class AppRead(BaseModel):
+    tenant: str
+    name: str
+    repo_url: str
+    path: str
+    environments: list[str]
+    status: AppStatus
+    status_reason: str | None = None
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    live: list[AppEnvironmentStatus] | None = Field(
+        default=None, description="per environment, from Argo CD (only on GET of one app)"
+    )
+
+
+# -- deployments ----------------------------------------------------------------------
+class DeploymentCreate(_Strict):
+    environment: str = Field(min_length=1, max_length=63)
+    revision: str = Field(default="HEAD", pattern=_REVISION, description="branch, tag or commit SHA")
+    slack_channel: str | None = Field(
+        default=None, pattern=_SLACK_CHANNEL, description="Slack channel to report progress in (chat-ops sets it)"
+    )
+
+
+class RollbackCreate(_Strict):
+    environment: str = Field(min_length=1, max_length=63)
+    to: str | None = Field(
+        default=None,
+        max_length=200,
+        description="a deployment id or a revision that succeeded before; default the one before the current",
+    )
+    slack_channel: str | None = Field(default=None, pattern=_SLACK_CHANNEL)
+
+
+class DeploymentDecision(_Strict):
+    comment: str | None = Field(default=None, max_length=500)
+
+
+class DeploymentRead(BaseModel):
+    id: str
+    tenant: str
+    app: str
+    environment: str
+    kind: DeploymentKind
+    revision: str
+    previous_revision: str | None = None
+    state: DeploymentState
+    message: str | None = None
+    requested_by: str
+    requested_via: str
+    requested_at: datetime
+    approval_required: bool
+    approval_expires_at: datetime | None = None
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    decision_comment: str | None = None
+    sync_started_at: datetime | None = None
+    finished_at: datetime | None = None
+    deployed_revision: str | None = None
+    duration_seconds: float | None = Field(default=None, description="sync start to final state")
+    slack_channel: str | None = None
+
+
+# -- approval policy ------------------------------------------------------------------
+class DeployPolicyRead(BaseModel):
+    tenant: str
+    approval_environments: list[str] = Field(description="environments whose deploys need an approval")
+    approval_channel: str | None = Field(default=None, description="Slack channel id where approvals are asked")
+    approval_ttl_seconds: int
+    approvers: list[str] = Field(default_factory=list, description="the tenant's owners and admins")
+
+
+class DeployPolicyUpdate(_Strict):
+    """PUT: the whole policy."""
+
+    approval_environments: list[str] = Field(max_length=10)
+    approval_channel: str | None = Field(default=None, pattern=_SLACK_CHANNEL)
+    approval_ttl_seconds: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
+
+    @field_validator("approval_environments")
+    @classmethod
+    def _environments(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("approval_environments must not repeat")
+        return value
