@@ -1,0 +1,478 @@
+"""Deployments: requests, rollbacks, approvals and the approval policy, for every front end.
+
+Each change commits with its audit entry and its Slack outbox row (only when the deployment
+has a slack_channel); after the commit the notifier, when given, delivers that deployment's
+rows (the poller delivers whatever is left). A deployment that needs no approval, or has just
+been approved, is started at once through `tracking.start_sync` (the poller's own function).
+If Argo CD fails at that moment the decision stands: the deployment stays `approved` with the
+reason in `message` and the poller starts it later; the request or approval still answers
+with that state (no error: nothing the caller could retry would help).
+
+`config` (approval defaults, destination server) defaults to the settings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Literal
+
+from idp.audit.service import record as audit
+from idp.auth.permissions import Action, authorize
+from idp.clients.argocd import ArgoCdClient
+from idp.db import Database
+from idp.deploy import service, tracking
+from idp.deploy.apps import AppRecord, get_app_record
+from idp.deploy.models import (
+    DeploymentCreate,
+    DeploymentDecision,
+    DeploymentKind,
+    DeploymentRead,
+    DeployPolicyRead,
+    DeployPolicyUpdate,
+    RollbackCreate,
+)
+from idp.deploy.policy import DeployConfig, effective_policy, needs_approval
+from idp.deploy.service import DeploymentRecord
+from idp.errors import Conflict, Forbidden, IdpError, InvalidInput, NotFound
+from idp.http.caller import Caller
+from idp.tenants import service as tenants
+from idp.tenants.service import TenantRecord
+
+if TYPE_CHECKING:
+    from idp.deploy.notifications import Notifier
+
+__all__ = [
+    "approve",
+    "deployment_tenant",
+    "get_deployment",
+    "get_policy",
+    "list_deployments",
+    "reject",
+    "request_deployment",
+    "request_rollback",
+    "set_policy",
+]
+
+MAX_IDEMPOTENCY_KEY = 200
+_TIME = "%Y-%m-%d %H:%M:%S UTC"
+
+
+def _config(config: DeployConfig | None) -> DeployConfig:
+    if config is not None:
+        return config
+    from idp.config import get_settings
+
+    return DeployConfig.from_settings(get_settings())
+
+
+def _fingerprint(**fields: str | None) -> str:
+    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
+
+
+def _deployment_not_found(deployment_id: str) -> NotFound:
+    return NotFound(
+        f"deployment '{deployment_id}' not found", code="deployment_not_found", details={"deployment": deployment_id}
+    )
+
+
+def _policy(db: Database, tenant: TenantRecord, config: DeployConfig) -> DeployPolicyRead:
+    return effective_policy(
+        tenant.name,
+        tenant.environments,
+        service.get_policy_row(db, tenant.id),
+        tenants.list_members(db, tenant),
+        config,
+    )
+
+
+# -- requests ---------------------------------------------------------------------------
+def request_deployment(
+    db: Database,
+    argocd: ArgoCdClient,
+    notifier: Notifier | None,
+    caller: Caller,
+    tenant: str,
+    app: str,
+    request: DeploymentCreate,
+    *,
+    idempotency_key: str | None,
+    config: DeployConfig | None = None,
+) -> tuple[DeploymentRead, bool]:
+    """Records a deployment of `request.revision`; returns (deployment, created).
+
+    Needs approval (policy) → pending_approval; else approved and the sync starts at once.
+    """
+    fingerprint = _fingerprint(
+        kind="deploy",
+        tenant=tenant,
+        app=app,
+        environment=request.environment,
+        revision=request.revision,
+        slack_channel=request.slack_channel,
+    )
+    return _request(
+        db,
+        argocd,
+        notifier,
+        caller,
+        (tenant, app, request.environment, request.slack_channel),
+        kind="deploy",
+        idempotency_key=idempotency_key,
+        fingerprint=fingerprint,
+        resolve=lambda _db, _app: request.revision,
+        config=_config(config),
+    )
+
+
+def request_rollback(
+    db: Database,
+    argocd: ArgoCdClient,
+    notifier: Notifier | None,
+    caller: Caller,
+    tenant: str,
+    app: str,
+    request: RollbackCreate,
+    *,
+    idempotency_key: str | None,
+    config: DeployConfig | None = None,
+) -> tuple[DeploymentRead, bool]:
+    """A deployment (kind rollback) of a revision that succeeded before in that environment.
+
+    `to`: a deployment id or a revision; default the latest succeeded revision other than the
+    one the environment was last synced to. None → 409 `nothing_to_roll_back_to`; an unknown
+    `to` → 422 `unknown_rollback_target`. Approval rules are those of any deployment.
+    """
+    fingerprint = _fingerprint(
+        kind="rollback",
+        tenant=tenant,
+        app=app,
+        environment=request.environment,
+        to=request.to,
+        slack_channel=request.slack_channel,
+    )
+    return _request(
+        db,
+        argocd,
+        notifier,
+        caller,
+        (tenant, app, request.environment, request.slack_channel),
+        kind="rollback",
+        idempotency_key=idempotency_key,
+        fingerprint=fingerprint,
+        resolve=lambda db, app_record: _rollback_revision(db, app_record, request.environment, request.to),
+        config=_config(config),
+    )
+
+
+def _request(
+    db: Database,
+    argocd: ArgoCdClient,
+    notifier: Notifier | None,
+    caller: Caller,
+    target: tuple[str, str, str, str | None],
+    *,
+    kind: DeploymentKind,
+    idempotency_key: str | None,
+    fingerprint: str,
+    resolve: Callable[[Database, AppRecord], str],
+    config: DeployConfig,
+) -> tuple[DeploymentRead, bool]:
+    """`target`: (tenant, app, environment, slack_channel) of the request."""
+    tenant, app, environment, slack_channel = target
+    if idempotency_key is not None and not 1 <= len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
+        raise InvalidInput(
+            f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters",
+            details=[{"field": "Idempotency-Key", "message": "bad length"}],
+        )
+    with db.transaction():
+        tenant_record = authorize(db, caller, tenant, Action.DEPLOY)
+        app_record = get_app_record(db, tenant_record, app)
+        if idempotency_key is not None:
+            first = _replay(db, tenant_record, caller, idempotency_key, fingerprint)
+            if first is not None:
+                return first.read(), False
+        if environment not in app_record.environments:
+            raise InvalidInput(
+                f"app '{app}' is not deployed to environment '{environment}'"
+                f" (its environments: {', '.join(app_record.environments)})",
+                code="unknown_environment",
+                details=[{"field": "environment", "message": "not an environment of the app"}],
+            )
+        revision = resolve(db, app_record)
+        policy = _policy(db, tenant_record, config)
+        approval = needs_approval(policy, environment)
+        current = service.succeeded_deployments(db, app_record.id, environment, limit=1)
+        deployment = service.insert_deployment(
+            db,
+            tenant_id=tenant_record.id,
+            app_id=app_record.id,
+            environment=environment,
+            kind=kind,
+            revision=revision,
+            previous_revision=(current[0].deployed_revision or current[0].revision) if current else None,
+            state="pending_approval" if approval else "approved",
+            requested_by=caller.user_id,
+            requested_via=caller.front_end,
+            approval_ttl_seconds=policy.approval_ttl_seconds if approval else None,
+            slack_channel=(policy.approval_channel or slack_channel) if approval else slack_channel,
+            idempotency_key=idempotency_key,
+            request_fingerprint=fingerprint,
+        )
+        audit(
+            db,
+            caller,
+            "deployment.request" if kind == "deploy" else "deployment.rollback",
+            deployment.id,
+            tenant=tenant,
+            details={
+                "app": app,
+                "environment": environment,
+                "revision": revision,
+                "previous_revision": deployment.previous_revision,
+                "approval_required": approval,
+            },
+        )
+        service.enqueue(db, deployment.id, "requested")
+    if not approval:
+        tracking.start_sync(db, argocd, deployment.id, config=config)
+    tracking.deliver(db, notifier, deployment.id)
+    return _read(db, deployment.id), True
+
+
+def _replay(db: Database, tenant: TenantRecord, caller: Caller, key: str, fingerprint: str) -> DeploymentRecord | None:
+    service.lock_idempotency_key(db, tenant_id=tenant.id, requested_by=caller.user_id, key=key)
+    first = service.find_by_idempotency_key(db, tenant_id=tenant.id, requested_by=caller.user_id, key=key)
+    if first is not None and first.request_fingerprint != fingerprint:
+        raise InvalidInput(
+            f"Idempotency-Key '{key}' was already used for another request (deployment {first.id});"
+            " use a new key for a new request",
+            code="idempotency_key_reused",
+            details={"deployment": first.id},
+        )
+    return first
+
+
+def _rollback_revision(db: Database, app: AppRecord, environment: str, to: str | None) -> str:
+    succeeded = service.succeeded_deployments(db, app.id, environment, limit=200)
+
+    def deployed(d: DeploymentRecord) -> str:
+        return d.deployed_revision or d.revision
+
+    if to is None:
+        current = service.current_target_revision(db, app.id, environment)
+        target = next((d for d in succeeded if current not in (d.revision, d.deployed_revision)), None)
+        if target is None:
+            raise Conflict(
+                f"nothing to roll back to: no earlier revision of '{app.name}' succeeded in {environment}"
+                + (f" (current: {current})" if current else ""),
+                code="nothing_to_roll_back_to",
+                details={"app": app.name, "environment": environment, "current": current},
+            )
+        return deployed(target)
+    chosen = next((d for d in succeeded if to in (d.id, d.revision, d.deployed_revision)), None)
+    if chosen is None:
+        known = list(dict.fromkeys(deployed(d) for d in succeeded))[:10]
+        raise InvalidInput(
+            f"'{to}' is neither a deployment nor a revision that succeeded in {environment};"
+            f" succeeded revisions: {', '.join(known) if known else 'none'}",
+            code="unknown_rollback_target",
+            details=[{"field": "to", "message": "not a succeeded deployment or revision", "succeeded": known}],
+        )
+    return deployed(chosen)
+
+
+# -- reads ------------------------------------------------------------------------------
+def _read(db: Database, deployment_id: str) -> DeploymentRead:
+    with db.transaction():
+        deployment = service.get_deployment(db, deployment_id)
+    if deployment is None:
+        raise _deployment_not_found(deployment_id)
+    return deployment.read()
+
+
+def list_deployments(
+    db: Database, caller: Caller, tenant: str, app: str, *, environment: str | None = None, limit: int = 20
+) -> list[DeploymentRead]:
+    """Newest first; `limit` is kept between 1 and 100."""
+    with db.transaction():
+        app_record = get_app_record(db, authorize(db, caller, tenant, Action.APPS_READ), app)
+        found = service.list_deployments(db, app_record.id, environment=environment, limit=max(1, min(limit, 100)))
+    return [d.read() for d in found]
+
+
+def deployment_tenant(db: Database, deployment_id: str) -> str | None:
+    """The tenant of a deployment (for the route gate), None when there is no such deployment."""
+    deployment = service.get_deployment(db, deployment_id)
+    return deployment.tenant if deployment else None
+
+
+def _authorized(
+    db: Database, caller: Caller, deployment_id: str, action: Action, *, lock: bool = False
+) -> DeploymentRecord:
+    """The deployment if the caller may do `action` on its tenant; 404 for unknown ids and outsiders."""
+    deployment = service.get_deployment(db, deployment_id, lock="update" if lock else None)
+    if deployment is None:
+        raise _deployment_not_found(deployment_id)
+    try:
+        authorize(db, caller, deployment.tenant, action)
+    except NotFound:
+        raise _deployment_not_found(deployment_id) from None
+    return deployment
+
+
+def get_deployment(db: Database, caller: Caller, deployment_id: str) -> DeploymentRead:
+    with db.transaction():
+        return _authorized(db, caller, deployment_id, Action.APPS_READ).read()
+
+
+# -- decisions --------------------------------------------------------------------------
+def approve(
+    db: Database,
+    argocd: ArgoCdClient,
+    notifier: Notifier | None,
+    caller: Caller,
+    deployment_id: str,
+    decision: DeploymentDecision | None = None,
+    *,
+    config: DeployConfig | None = None,
+) -> DeploymentRead:
+    """Approves a pending deployment and starts its sync (once, however many approvers click).
+
+    403 `self_approval` for the requester; 409 `already_decided` (naming who and when);
+    409 `approval_expired` once past the deadline (recorded expired first).
+    """
+    _decide(db, notifier, caller, deployment_id, decision, "approved")
+    tracking.start_sync(db, argocd, deployment_id, config=_config(config))
+    tracking.deliver(db, notifier, deployment_id)
+    return _read(db, deployment_id)
+
+
+def reject(
+    db: Database,
+    notifier: Notifier | None,
+    caller: Caller,
+    deployment_id: str,
+    decision: DeploymentDecision | None = None,
+) -> DeploymentRead:
+    """Rejects a pending deployment (its requester may withdraw it this way too)."""
+    _decide(db, notifier, caller, deployment_id, decision, "rejected")
+    tracking.deliver(db, notifier, deployment_id)
+    return _read(db, deployment_id)
+
+
+def _decide(
+    db: Database,
+    notifier: Notifier | None,
+    caller: Caller,
+    deployment_id: str,
+    decision: DeploymentDecision | None,
+    state: Literal["approved", "rejected"],
+) -> None:
+    comment = decision.comment if decision else None
+    if caller.kind != "user":
+        raise Forbidden("only people decide on deployments, not service accounts", code="forbidden")
+    refusal: IdpError | None = None
+    with db.transaction():
+        deployment = _authorized(db, caller, deployment_id, Action.DEPLOY_APPROVE, lock=True)
+        refusal = _refusal(db, caller, deployment, state)
+        if refusal is None:
+            decided = service.decide(db, deployment.id, state=state, decided_by=caller.user_id, comment=comment)
+            assert decided is not None
+            service.enqueue(db, deployment.id, state)
+            audit(
+                db,
+                caller,
+                "deployment.approve" if state == "approved" else "deployment.reject",
+                deployment.id,
+                tenant=deployment.tenant,
+                details={"app": deployment.app, "environment": deployment.environment, "comment": comment},
+            )
+    if refusal is not None:
+        # The refusal (and an expiry it found) is committed above; tell the caller now.
+        tracking.deliver(db, notifier, deployment_id)
+        raise refusal
+
+
+def _refusal(
+    db: Database, caller: Caller, deployment: DeploymentRecord, state: Literal["approved", "rejected"]
+) -> IdpError | None:
+    """Why this decision cannot be taken (recording an expiry or a refused self-approval), or None."""
+    if deployment.state == "expired":
+        return _expired_error(deployment)
+    if deployment.state != "pending_approval":
+        if deployment.decided_by is None:
+            message = f"deployment {deployment.id} needed no approval; it is {deployment.state}"
+        else:
+            decided_at = deployment.decided_at.strftime(_TIME) if deployment.decided_at else "an unknown time"
+            verb = "rejected" if deployment.state == "rejected" else "approved"
+            message = (
+                f"deployment {deployment.id} was already {verb} by {deployment.decided_by} at {decided_at};"
+                f" it is {deployment.state}"
+            )
+        return Conflict(
+            message,
+            code="already_decided",
+            details={
+                "deployment": deployment.id,
+                "state": deployment.state,
+                "decided_by": deployment.decided_by,
+                "decided_at": deployment.decided_at.isoformat() if deployment.decided_at else None,
+            },
+        )
+    if state == "approved" and caller.user_id == deployment.requested_by:
+        audit(
+            db,
+            caller,
+            "deployment.approve",
+            deployment.id,
+            tenant=deployment.tenant,
+            outcome="denied",
+            details={"app": deployment.app, "environment": deployment.environment, "reason": "self_approval"},
+        )
+        return Forbidden(
+            f"you requested deployment {deployment.id}; another owner or admin must approve it",
+            code="self_approval",
+            details={"deployment": deployment.id, "requested_by": deployment.requested_by},
+        )
+    expires = deployment.approval_expires_at
+    if expires is not None and expires <= service.db_now(db):
+        tracking.expire_locked(db, deployment)
+        return _expired_error(deployment)
+    return None
+
+
+def _expired_error(deployment: DeploymentRecord) -> Conflict:
+    expires = deployment.approval_expires_at
+    when = expires.strftime(_TIME) if expires else "its deadline"
+    return Conflict(
+        f"the approval request of deployment {deployment.id} expired at {when}; request the deployment again",
+        code="approval_expired",
+        details={"deployment": deployment.id, "expired_at": expires.isoformat() if expires else None},
+    )
+
+
+# -- approval policy --------------------------------------------------------------------
+def get_policy(db: Database, caller: Caller, tenant: str, *, config: DeployConfig | None = None) -> DeployPolicyRead:
+    with db.transaction():
+        return _policy(db, authorize(db, caller, tenant, Action.APPS_READ), _config(config))
+
+
+def set_policy(
+    db: Database, caller: Caller, tenant: str, update: DeployPolicyUpdate, *, config: DeployConfig | None = None
+) -> DeployPolicyRead:
+    """Replaces the tenant's policy; its environments must be the tenant's (422)."""
+    with db.transaction():
+        tenant_record = authorize(db, caller, tenant, Action.DEPLOY_POLICY_MANAGE, for_update=True)
+        unknown = [e for e in update.approval_environments if e not in tenant_record.environments]
+        if unknown:
+            raise InvalidInput(
+                f"tenant '{tenant}' has no environment {', '.join(unknown)}"
+                f" (it has: {', '.join(tenant_record.environments)})",
+                code="unknown_environment",
+                details=[{"field": "approval_environments", "message": f"unknown environment: {e}"} for e in unknown],
+            )
+        service.upsert_policy(db, tenant_record.id, update, updated_by=caller.user_id)
+        audit(db, caller, "deploy_policy.update", tenant, tenant=tenant, details=update.model_dump())
+        return _policy(db, tenant_record, _config(config))

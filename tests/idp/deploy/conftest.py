@@ -1,0 +1,193 @@
+"""Deploy fixtures: a tenant "shop" (dev, prod) with members of every role, its registered
+repository and its AppProject in the Argo CD emulator, and an app "web" in both environments."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from idp.clients.argocd import ArgoCdClient
+from idp.db import Database
+from idp.deploy import argocd_objects, flows
+from idp.deploy.apps import create_app
+from idp.deploy.models import AppCreate, AppRead, DeploymentCreate, DeploymentDecision, DeploymentRead, RollbackCreate
+from idp.deploy.policy import DeployConfig
+from idp.deploy.tracking import PollSummary, poll_once
+from idp.http.caller import Caller
+from idp.tenants import service as tenants
+from idp.tenants.models import Quota, Role
+from idp.tenants.service import TenantRecord
+from idp_local.emulators.argocd import ArgoCdEmulator
+
+TENANT = "shop"
+REPO = "https://github.com/acme/shop"
+OWNER = "olivia@example.com"  # requests deploys in most tests
+OTHER_OWNER = "oscar@example.com"
+ADMIN = "adam@example.com"
+DEVELOPER = "dora@example.com"
+VIEWER = "victor@example.com"
+OUTSIDER = "mallory@example.com"
+MEMBERS: list[tuple[str, Role]] = [
+    (OWNER, "owner"),
+    (OTHER_OWNER, "owner"),
+    (ADMIN, "admin"),
+    (DEVELOPER, "developer"),
+    (VIEWER, "viewer"),
+]
+CONFIG = DeployConfig()  # prod needs approval, one hour to decide, 900 s to become healthy
+
+
+def caller(user: str, **extra: Any) -> Caller:
+    return Caller(user_id=user, email=user, **extra)
+
+
+@dataclass
+class RecordingNotifier:
+    """Stands in for the Slack notifier: remembers what it was asked to deliver."""
+
+    calls: list[str | None] = field(default_factory=list)
+
+    def deliver(self, db: Database, deployment_id: str | None = None) -> int:
+        self.calls.append(deployment_id)
+        return 0
+
+
+@pytest.fixture
+def argo(argocd: ArgoCdEmulator) -> Iterator[ArgoCdClient]:
+    """Our Argo CD client, on the freshly reset emulator."""
+    with ArgoCdClient(argocd.url, argocd.admin_token) as client:
+        yield client
+
+
+@pytest.fixture
+def shop(db: Database, argo: ArgoCdClient) -> TenantRecord:
+    tenant = tenants.insert_tenant(
+        db,
+        name=TENANT,
+        display_name="Shop",
+        environments=["dev", "prod"],
+        quotas={"dev": Quota(), "prod": Quota()},
+        created_by=OWNER,
+    )
+    for user, role in MEMBERS:
+        tenants.add_member(db, tenant, user=user, role=role, added_by=OWNER)
+    tenants.set_repositories(db, tenant, [REPO], added_by=OWNER)
+    argo.upsert_project(argocd_objects.project(TENANT, [tenant.namespace(e) for e in tenant.environments], [REPO]))
+    return tenant
+
+
+@pytest.fixture
+def web(db: Database, argo: ArgoCdClient, shop: TenantRecord) -> AppRead:
+    spec = AppCreate(name="web", repo_url=REPO, path="deploy")
+    app, created = create_app(db, argo, caller(DEVELOPER), TENANT, spec, server=CONFIG.destination_server)
+    assert created and app.status == "ready"
+    return app
+
+
+class Kit:
+    """What the deploy tests share: the users, the config, and short ways to act and look."""
+
+    TENANT = TENANT
+    REPO = REPO
+    OWNER = OWNER
+    OTHER_OWNER = OTHER_OWNER
+    ADMIN = ADMIN
+    DEVELOPER = DEVELOPER
+    VIEWER = VIEWER
+    OUTSIDER = OUTSIDER
+    CONFIG = CONFIG
+
+    def __init__(self, db: Database, argo: ArgoCdClient, argocd: ArgoCdEmulator) -> None:
+        self.db, self.argo, self.argocd = db, argo, argocd
+        self.notifier = RecordingNotifier()
+
+    @staticmethod
+    def caller(user: str, **extra: Any) -> Caller:
+        return caller(user, **extra)
+
+    def deploy(
+        self,
+        user: str = DEVELOPER,
+        environment: str = "dev",
+        revision: str = "v1",
+        *,
+        key: str | None = None,
+        slack_channel: str | None = None,
+        app: str = "web",
+    ) -> DeploymentRead:
+        request = DeploymentCreate(environment=environment, revision=revision, slack_channel=slack_channel)
+        deployment, _ = flows.request_deployment(
+            self.db, self.argo, self.notifier, caller(user), TENANT, app, request, idempotency_key=key, config=CONFIG
+        )
+        return deployment
+
+    def rollback(self, environment: str = "dev", to: str | None = None, user: str = DEVELOPER) -> DeploymentRead:
+        request = RollbackCreate(environment=environment, to=to)
+        deployment, _ = flows.request_rollback(
+            self.db, self.argo, self.notifier, caller(user), TENANT, "web", request, idempotency_key=None, config=CONFIG
+        )
+        return deployment
+
+    def approve(self, deployment_id: str, user: str = ADMIN) -> DeploymentRead:
+        return flows.approve(self.db, self.argo, self.notifier, caller(user), deployment_id, None, config=CONFIG)
+
+    def reject(self, deployment_id: str, user: str = ADMIN, comment: str | None = None) -> DeploymentRead:
+        return flows.reject(self.db, self.notifier, caller(user), deployment_id, DeploymentDecision(comment=comment))
+
+    def poll(self, now: datetime | None = None) -> PollSummary:
+        return poll_once(self.db, self.argo, self.notifier, config=CONFIG, now=now)
+
+    def get(self, deployment_id: str, user: str = VIEWER) -> DeploymentRead:
+        return flows.get_deployment(self.db, caller(user), deployment_id)
+
+    def create_app(self, user: str = DEVELOPER, **spec: Any) -> tuple[AppRead, bool]:
+        body = AppCreate.model_validate({"name": "api", "repo_url": REPO, **spec})
+        return create_app(self.db, self.argo, caller(user), TENANT, body, server=CONFIG.destination_server)
+
+    def deploy_and_finish(self, revision: str, environment: str = "dev") -> DeploymentRead:
+        """A deployment (approved by ADMIN when needed) followed until Argo CD says it is final."""
+        deployment = self.deploy(OWNER, environment, revision)
+        if deployment.state == "pending_approval":
+            self.approve(deployment.id)
+        self.poll()
+        return self.get(deployment.id)
+
+    def audit(self, target: str | None = None) -> list[tuple[str, str, str]]:
+        """(action, actor, outcome) of the audit log, oldest first."""
+        rows = self.db.rows(
+            "SELECT action, actor, outcome FROM audit_log WHERE (CAST(:t AS text) IS NULL OR target = :t) ORDER BY id",
+            t=target,
+        )
+        return [(r["action"], r["actor"], r["outcome"]) for r in rows]
+
+    def outbox(self, deployment_id: str) -> list[str]:
+        rows = self.db.run(
+            "SELECT kind FROM deployment_notifications WHERE deployment_id = CAST(:id AS uuid) ORDER BY id",
+            id=deployment_id,
+        )
+        return [str(r[0]) for r in rows]
+
+    def operations_started(self, argocd_app: str) -> int:
+        """How many syncs or rollbacks Argo CD started for the application."""
+        return sum(e["reason"] == "OperationStarted" for e in self.argocd.events(argocd_app))
+
+    def history(self, argocd_app: str) -> list[str]:
+        app = self.argocd.app(argocd_app)
+        assert app is not None
+        return [h["revision"] for h in app["status"]["history"]]
+
+
+@pytest.fixture
+def bare(db: Database, argo: ArgoCdClient, argocd: ArgoCdEmulator, shop: TenantRecord) -> Kit:
+    """The tenant ready, no app yet."""
+    return Kit(db, argo, argocd)
+
+
+@pytest.fixture
+def kit(bare: Kit, web: AppRead) -> Kit:
+    """The tenant and its app "web" ready; a Kit to act on them."""
+    return bare
