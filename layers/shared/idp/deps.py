@@ -5,11 +5,21 @@ Business code never calls these: it takes the Database and clients as arguments.
 
 from __future__ import annotations
 
+import threading
+from typing import TYPE_CHECKING
+
 from idp.clients.kubernetes import KubeClient, kube_client_from_settings
-from idp.config import get_settings
+from idp.config import Settings, get_settings
 from idp.db import Database, get_database
 
-__all__ = ["database", "kube"]
+if TYPE_CHECKING:
+    from idp.clients.argocd import ArgoCdClient
+    from idp.deploy.notifications import Notifier
+
+__all__ = ["argocd", "database", "kube", "notifier", "reset_clients"]
+
+_lock = threading.Lock()
+_argocd: tuple[Settings, ArgoCdClient] | None = None
 
 
 def database() -> Database:
@@ -18,3 +28,35 @@ def database() -> Database:
 
 def kube() -> KubeClient:
     return kube_client_from_settings(get_settings())
+
+
+def argocd() -> ArgoCdClient:
+    """One Argo CD client per container (rebuilt when the settings are reloaded)."""
+    global _argocd
+    from idp.clients.argocd import ArgoCdClient
+
+    settings = get_settings()
+    with _lock:
+        if _argocd is None or _argocd[0] is not settings:
+            if not settings.argocd_url:
+                raise RuntimeError("ARGOCD_URL is not configured")
+            client = ArgoCdClient(
+                settings.argocd_url, settings.resolved_argocd_token(), timeout=settings.argocd_timeout_seconds
+            )
+            _argocd = (settings, client)
+        return _argocd[1]
+
+
+def notifier() -> Notifier | None:
+    """Slack notifications of deployments; None when no Slack bot token is configured."""
+    from idp.deploy.notifications import notifier_from_settings
+
+    return notifier_from_settings(get_settings())
+
+
+def reset_clients() -> None:
+    global _argocd
+    with _lock:
+        if _argocd is not None:
+            _argocd[1].close()
+        _argocd = None
