@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from idp_local.emulators.kubernetes import KubernetesEmulator
     from idp_local.emulators.oidc import OidcIssuer
     from idp_local.gateway import LocalGateway
+    from idp_local.poller import DeployPoller
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_TEST_DATABASE = "postgresql://postgres@127.0.0.1:5432/test"
@@ -169,6 +170,7 @@ def platform_env(
     aws_endpoint: str,
     signing_keys: str,
     oidc_issuer: OidcIssuer,
+    argocd: ArgoCdEmulator,
 ) -> Iterator[None]:
     """The environment a deployed function would have, pointed at the test database and emulators."""
     monkeypatch.setenv("DATABASE_URL", database_url)
@@ -182,6 +184,8 @@ def platform_env(
     monkeypatch.setenv("KUBERNETES_MODE", "kubeconfig")
     monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
     monkeypatch.setenv("PLATFORM_ADMINS", '["platform-admin@example.com"]')
+    monkeypatch.setenv("ARGOCD_URL", argocd.url)
+    monkeypatch.setenv("ARGOCD_TOKEN", argocd.admin_token)
     _reset_caches()
     yield
     _reset_caches()
@@ -189,10 +193,12 @@ def platform_env(
 
 def _reset_caches() -> None:
     from idp.clients.kubernetes import reset_kube_client
+    from idp.deps import reset_clients
 
     reset_settings()
     reset_database()
     reset_kube_client()
+    reset_clients()
 
 
 @pytest.fixture(scope="session")
@@ -279,3 +285,14 @@ def argocd(argocd_emulator: ArgoCdEmulator) -> ArgoCdEmulator:
     argocd_emulator.reset()
     argocd_emulator.sync_polls = 1
     return argocd_emulator
+
+
+@pytest.fixture
+def deploy_poller(platform_env: None, db: Database) -> Iterator[DeployPoller]:
+    """The deploy poller in a background thread (as in `make dev`), every 0.05 s, stopped after the test."""
+    from idp.config import get_settings
+    from idp_local.poller import DeployPoller
+
+    poller = DeployPoller(get_settings(), interval=0.05).start()
+    yield poller
+    poller.stop()

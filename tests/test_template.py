@@ -23,6 +23,7 @@ TEMPLATE = ROOT / "template.yaml"
 FUNCTION_ROUTERS = {
     "AuthFunction": ["idp.auth.views", "idp.auth.link_views", "idp.service_accounts.views"],
     "TenantFunction": ["idp.tenants.views", "idp.audit.views"],
+    "ArgoCdFunction": ["idp.deploy.views"],
 }
 # Functions without a Powertools router: function logical id -> the routes their app serves.
 # The chat-ops function is a Chalice app (tests/chatops checks its route over HTTP).
@@ -78,6 +79,9 @@ def test_functions_fit_api_gateway(template: dict[str, Any]) -> None:
     function_globals = template["Globals"]["Function"]
     assert function_globals["Runtime"] == "python3.12"
     assert function_globals["Timeout"] <= 29  # API Gateway's integration timeout
+    for name, resource in template["Resources"].items():
+        if _template_routes(template, name):  # behind the API: no timeout past API Gateway's
+            assert resource["Properties"].get("Timeout", function_globals["Timeout"]) <= 29, name
     assert {"Ref": "SharedLayer"} in function_globals["Layers"]
     env = function_globals["Environment"]["Variables"]
     assert env["KUBERNETES_MODE"] == "eks"
@@ -182,3 +186,43 @@ def test_chatops_may_invoke_itself_without_a_circular_reference(template: dict[s
     (statement,) = invoke["PolicyDocument"]["Statement"]
     assert set(statement["Action"]) == {"lambda:InvokeFunction", "lambda:GetFunction"}
     assert statement["Resource"]["Fn::Sub"].endswith(":function:${AWS::StackName}-chatops")
+
+
+def test_argocd_functions_read_only_their_secrets(template: dict[str, Any]) -> None:
+    resources = template["Resources"]
+    role = resources["DeployFunctionsRole"]["Properties"]
+    (policy,) = role["Policies"]
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert statement["Action"] == "secretsmanager:GetSecretValue"
+    assert statement["Resource"] == [
+        {"Ref": "DatabaseSecretArn"},
+        {"Ref": "ArgoCdTokenSecretArn"},
+        {"Ref": "SlackBotTokenSecretArn"},
+    ]
+    for function in ("ArgoCdFunction", "DeployPollerFunction"):
+        props = resources[function]["Properties"]
+        assert props["CodeUri"] == "functions/argocd"
+        assert props["Role"] == {"Fn::GetAtt": ["DeployFunctionsRole", "Arn"]}
+        assert props["VpcConfig"] == resources["TenantFunction"]["Properties"]["VpcConfig"]
+        env = props["Environment"]["Variables"]
+        assert env["ARGOCD_URL"] == {"Ref": "ArgoCdUrl"}
+        assert env["ARGOCD_TOKEN_SECRET_ID"] == {"Ref": "ArgoCdTokenSecretArn"}
+        assert env["SLACK_BOT_TOKEN_SECRET_ID"] == {"Ref": "SlackBotTokenSecretArn"}
+    # Tenant changes keep each tenant's AppProject in step: the tenant function talks to Argo CD too.
+    tenant_env = resources["TenantFunction"]["Properties"]["Environment"]["Variables"]
+    assert tenant_env == {"ARGOCD_URL": {"Ref": "ArgoCdUrl"}, "ARGOCD_TOKEN_SECRET_ID": {"Ref": "ArgoCdTokenSecretArn"}}
+    (tenant_policy,) = resources["TenantFunctionRole"]["Properties"]["Policies"]
+    (tenant_statement,) = tenant_policy["PolicyDocument"]["Statement"]
+    assert tenant_statement["Resource"] == [{"Ref": "DatabaseSecretArn"}, {"Ref": "ArgoCdTokenSecretArn"}]
+
+
+def test_deploy_poller_runs_every_minute_within_its_timeout(template: dict[str, Any]) -> None:
+    props = template["Resources"]["DeployPollerFunction"]["Properties"]
+    assert props["Handler"] == "poller.lambda_handler"
+    assert (ROOT / "functions/argocd/poller.py").is_file()
+    (event,) = props["Events"].values()
+    assert event["Type"] == "Schedule"
+    assert event["Properties"]["Schedule"] == "rate(1 minute)"
+    # One run polls for its budget, then returns well inside its own timeout.
+    budget = float(props["Environment"]["Variables"]["DEPLOY_POLL_BUDGET_SECONDS"])
+    assert budget + 10 <= props["Timeout"] <= 900

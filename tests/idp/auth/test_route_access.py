@@ -38,6 +38,9 @@ SIGNED_IN = {*USERS, *SERVICE_ACCOUNTS}
 EVERYONE = {*SIGNED_IN, "anonymous"}
 READERS = {*MEMBERS, "platform_admin", *SERVICE_ACCOUNTS}
 MANAGERS = {"owner", "admin", "platform_admin", "sa_admin"}
+DEVELOPERS = {"owner", "admin", "developer", "platform_admin", "sa_admin"}
+APPROVERS = {"owner", "admin", "platform_admin"}  # people only: service accounts never decide
+REPO = "https://github.com/acme/payments"
 
 # (method, resource) -> who may call it. "public" routes accept anyone.
 EXPECTED: dict[tuple[str, str], set[str]] = {
@@ -54,6 +57,19 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("POST", "/tenants/{tenant}/service-accounts"): MANAGERS,
     ("DELETE", "/tenants/{tenant}/service-accounts/{name}"): MANAGERS,
     ("GET", "/audit"): {"owner", "platform_admin"},
+    ("GET", "/apps"): SIGNED_IN,
+    ("POST", "/tenants/{tenant}/apps"): DEVELOPERS,
+    ("GET", "/tenants/{tenant}/apps"): READERS,
+    ("GET", "/tenants/{tenant}/apps/{app}"): READERS,
+    ("DELETE", "/tenants/{tenant}/apps/{app}"): MANAGERS,
+    ("POST", "/tenants/{tenant}/apps/{app}/deployments"): DEVELOPERS,
+    ("GET", "/tenants/{tenant}/apps/{app}/deployments"): READERS,
+    ("POST", "/tenants/{tenant}/apps/{app}/rollback"): DEVELOPERS,
+    ("GET", "/deployments/{deployment}"): READERS,
+    ("POST", "/deployments/{deployment}/approve"): APPROVERS,
+    ("POST", "/deployments/{deployment}/reject"): APPROVERS,
+    ("GET", "/tenants/{tenant}/deploy-policy"): READERS,
+    ("PUT", "/tenants/{tenant}/deploy-policy"): {"owner", "platform_admin"},
     ("POST", "/auth/token"): EVERYONE,
     ("GET", "/auth/.well-known/jwks.json"): EVERYONE,
     ("GET", "/auth/me"): SIGNED_IN,
@@ -74,7 +90,25 @@ REQUESTS: dict[tuple[str, str], tuple[str, Any]] = {
     ("DELETE", "/tenants/{tenant}/service-accounts/{name}"): ("/tenants/payments/service-accounts/deployer", None),
     ("GET", "/audit"): ("/audit?tenant=payments", None),
     ("POST", "/auth/token"): ("/auth/token", {"id_token": "not-a-token"}),
+    ("GET", "/apps"): ("/apps?name=web", None),
+    ("POST", "/tenants/{tenant}/apps"): ("/tenants/payments/apps", {"name": "api", "repo_url": REPO}),
+    ("GET", "/tenants/{tenant}/apps/{app}"): ("/tenants/payments/apps/web", None),
+    ("DELETE", "/tenants/{tenant}/apps/{app}"): ("/tenants/payments/apps/web", None),
+    ("POST", "/tenants/{tenant}/apps/{app}/deployments"): (
+        "/tenants/payments/apps/web/deployments",
+        {"environment": "dev", "revision": "v3"},
+    ),
+    ("GET", "/tenants/{tenant}/apps/{app}/deployments"): ("/tenants/payments/apps/web/deployments?limit=5", None),
+    ("POST", "/tenants/{tenant}/apps/{app}/rollback"): ("/tenants/payments/apps/web/rollback", {"environment": "dev"}),
+    ("POST", "/deployments/{deployment}/approve"): ("/deployments/{deployment}/approve", {"comment": "ship it"}),
+    ("PUT", "/tenants/{tenant}/deploy-policy"): (
+        "/tenants/payments/deploy-policy",
+        {"approval_environments": ["prod"], "approval_ttl_seconds": 600},
+    ),
 }
+# Routes that need the app `web` with deployments: two that succeeded in dev (v1, v2: something
+# to roll back to) and one waiting for approval in prod, requested by the developer.
+DEPLOY_ROUTES = {route for route in EXPECTED if "/apps" in route[1] or "deploy" in route[1]}
 
 
 def _template_routes() -> set[tuple[str, str]]:
@@ -94,8 +128,8 @@ def _setup(db: Database) -> dict[str, str]:
             db,
             name="payments",
             display_name="Payments",
-            environments=["dev"],
-            quotas={"dev": Quota()},
+            environments=["dev", "prod"],
+            quotas={"dev": Quota(), "prod": Quota()},
             created_by=PERSONAS["owner"] or "",
         )
         for role in MEMBERS:
@@ -119,10 +153,45 @@ def _create_service_account(db: Database, tenant: service.TenantRecord, name: st
     ).token
 
 
+def _setup_deployments(db: Database) -> str:
+    """The app `web` (Argo CD project and applications included) and its deployments; the pending one's id."""
+    from idp import deps
+    from idp.config import get_settings
+    from idp.deploy import apps, argocd_objects, flows, tracking
+    from idp.deploy.models import AppCreate, DeploymentCreate
+    from idp.http.caller import Caller
+
+    argocd, server = deps.argocd(), get_settings().argocd_destination_server
+    with db.transaction():
+        tenant = service.get_tenant(db, "payments")
+        service.set_repositories(db, tenant, [REPO], added_by="setup")
+    argocd.upsert_project(argocd_objects.project("payments", tenant.namespaces(), [REPO], server=server))
+    owner, developer = Caller(user_id=PERSONAS["owner"] or ""), Caller(user_id=PERSONAS["developer"] or "")
+    apps.create_app(db, argocd, owner, "payments", AppCreate(name="web", repo_url=REPO), server=server)
+    for revision in ("v1", "v2"):
+        request = DeploymentCreate(environment="dev", revision=revision)
+        deployment, _ = flows.request_deployment(
+            db, argocd, None, developer, "payments", "web", request, idempotency_key=None
+        )
+        for _ in range(20):
+            if deployment.state in ("succeeded", "failed"):
+                break
+            tracking.poll_once(db, argocd, None)
+            deployment = flows.get_deployment(db, developer, deployment.id)
+        assert deployment.state == "succeeded", deployment
+    request = DeploymentCreate(environment="prod", revision="v2")
+    pending, _ = flows.request_deployment(db, argocd, None, developer, "payments", "web", request, idempotency_key=None)
+    assert pending.state == "pending_approval", pending
+    return pending.id
+
+
+NOT_FOUND_CODES = {"tenant_not_found", "deployment_not_found"}  # what outsiders get: nothing leaks
+
+
 def _denied(response: Any) -> bool:
     if response.status_code in (401, 403):
         return True
-    return response.status_code == 404 and response.json().get("error", {}).get("code") == "tenant_not_found"
+    return response.status_code == 404 and response.json().get("error", {}).get("code") in NOT_FOUND_CODES
 
 
 CASES = sorted((route, persona) for route in EXPECTED for persona in PERSONAS)
@@ -134,7 +203,9 @@ def test_route_access(api: Any, db: Database, route: tuple[str, str], persona: s
         pytest.fail(f"{route} is listed but not served by template.yaml")
     sa_tokens = _setup(db)
     method, resource = route
-    path, body = REQUESTS.get(route, (resource.replace("{tenant}", "payments"), None))
+    path, body = REQUESTS.get(route, (resource.replace("{tenant}", "payments").replace("{app}", "web"), None))
+    if route in DEPLOY_ROUTES:
+        path = path.replace("{deployment}", _setup_deployments(db))
     if persona in sa_tokens:
         headers = {"Authorization": f"Bearer {sa_tokens[persona]}"}
         response = api.call(method, path, user=None, json=body, headers=headers)

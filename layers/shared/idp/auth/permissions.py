@@ -4,7 +4,9 @@ Every route of every function is listed in `ROUTE_POLICIES`; the gate (installed
 resolver by `idp.http.build_resolver`) looks the route up before the handler runs. A route
 missing from the table is refused (fail closed), and the role × route test fails until it
 is listed. A caller who is not a member of a tenant gets 404 for it, never 403, so that a
-tenant's existence does not leak across teams.
+tenant's existence does not leak across teams. Routes without a tenant in the path (a
+deployment's id) name how to find it (`tenant_from`); an unknown id and an outsider get the
+same 404.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import cast
+from typing import Literal, cast
+from uuid import UUID
 
 from idp.db import Database
 from idp.errors import Forbidden, NotFound, Unauthenticated
@@ -43,15 +46,25 @@ class Action(StrEnum):
     SERVICE_ACCOUNTS_READ = "service-accounts:read"
     SERVICE_ACCOUNTS_MANAGE = "service-accounts:manage"
     AUDIT_READ = "audit:read"
+    APPS_READ = "apps:read"
+    APPS_WRITE = "apps:write"
+    APPS_DELETE = "apps:delete"
+    DEPLOY = "deploy"
+    DEPLOY_APPROVE = "deploy:approve"
+    DEPLOY_POLICY_MANAGE = "deploy-policy:manage"
 
 
-_READ = {Action.TENANT_READ, Action.MEMBERS_READ}
+_READ = {Action.TENANT_READ, Action.MEMBERS_READ, Action.APPS_READ}
+_DEVELOP = {Action.SERVICE_ACCOUNTS_READ, Action.APPS_WRITE, Action.DEPLOY}
 ROLE_PERMISSIONS: dict[Role, frozenset[Action]] = {
     "viewer": frozenset(_READ),
-    "developer": frozenset(_READ | {Action.SERVICE_ACCOUNTS_READ}),
+    "developer": frozenset(_READ | _DEVELOP),
     "admin": frozenset(
         _READ
+        | _DEVELOP
         | {
+            Action.APPS_DELETE,
+            Action.DEPLOY_APPROVE,
             Action.TENANT_UPDATE,
             Action.TENANT_RECONCILE,
             Action.MEMBERS_MANAGE,
@@ -70,12 +83,15 @@ class RoutePolicy:
     `public`: no caller needed. `action`: a tenant-scoped action checked against the
     caller's role in the path's tenant. Otherwise any signed-in user (`users_only` keeps
     service accounts out; `admin_only` keeps everyone but platform admins out).
+    `tenant_from`: where the action's tenant comes from — the `{tenant}` path parameter or
+    `?tenant=` ("path"), or the tenant of the `{deployment}` in the path ("deployment").
     """
 
     public: bool = False
     action: Action | None = None
     users_only: bool = False
     admin_only: bool = False
+    tenant_from: Literal["path", "deployment"] = "path"
 
 
 PUBLIC = RoutePolicy(public=True)
@@ -84,6 +100,10 @@ SIGNED_IN_USER = RoutePolicy(users_only=True)
 
 def _tenant(action: Action) -> RoutePolicy:
     return RoutePolicy(action=action)
+
+
+def _deployment(action: Action, *, users_only: bool = False) -> RoutePolicy:
+    return RoutePolicy(action=action, users_only=users_only, tenant_from="deployment")
 
 
 # (method, API Gateway resource path) -> policy. Every route in template.yaml is here.
@@ -102,6 +122,21 @@ ROUTE_POLICIES: dict[tuple[str, str], RoutePolicy] = {
     ("DELETE", "/tenants/{tenant}/service-accounts/{name}"): _tenant(Action.SERVICE_ACCOUNTS_MANAGE),
     # Platform admins read all of it; anyone else must name (?tenant=) a tenant they own.
     ("GET", "/audit"): RoutePolicy(action=Action.AUDIT_READ, users_only=True),
+    # Applications and deployments (the argocd function).
+    ("GET", "/apps"): RoutePolicy(),  # only the caller's tenants' apps are listed
+    ("POST", "/tenants/{tenant}/apps"): _tenant(Action.APPS_WRITE),
+    ("GET", "/tenants/{tenant}/apps"): _tenant(Action.APPS_READ),
+    ("GET", "/tenants/{tenant}/apps/{app}"): _tenant(Action.APPS_READ),
+    ("DELETE", "/tenants/{tenant}/apps/{app}"): _tenant(Action.APPS_DELETE),
+    ("POST", "/tenants/{tenant}/apps/{app}/deployments"): _tenant(Action.DEPLOY),
+    ("GET", "/tenants/{tenant}/apps/{app}/deployments"): _tenant(Action.APPS_READ),
+    ("POST", "/tenants/{tenant}/apps/{app}/rollback"): _tenant(Action.DEPLOY),
+    ("GET", "/deployments/{deployment}"): _deployment(Action.APPS_READ),
+    # A decision is a person's: service accounts never approve or reject.
+    ("POST", "/deployments/{deployment}/approve"): _deployment(Action.DEPLOY_APPROVE, users_only=True),
+    ("POST", "/deployments/{deployment}/reject"): _deployment(Action.DEPLOY_APPROVE, users_only=True),
+    ("GET", "/tenants/{tenant}/deploy-policy"): _tenant(Action.APPS_READ),
+    ("PUT", "/tenants/{tenant}/deploy-policy"): _tenant(Action.DEPLOY_POLICY_MANAGE),
     ("POST", "/auth/token"): PUBLIC,
     ("GET", "/auth/.well-known/jwks.json"): PUBLIC,
     ("GET", "/auth/me"): RoutePolicy(),
@@ -140,15 +175,52 @@ def check_route(
             raise Forbidden("service accounts may not call this route", code="forbidden")
     if policy.admin_only and not caller.platform_admin:
         raise Forbidden("only platform admins may call this route", code="forbidden")
-    if policy.action is not None:
-        tenant = path_parameters.get("tenant") or (query or {}).get("tenant")
+    if policy.action is None:
+        return
+    if policy.tenant_from == "deployment":
+        _authorize_deployment(database, caller, path_parameters.get("deployment"), policy.action)
+        return
+    tenant = path_parameters.get("tenant") or (query or {}).get("tenant")
+    if tenant is None:
+        if caller.platform_admin:
+            return
+        raise Forbidden("name a tenant with ?tenant=", code="tenant_required")
+    db = database()
+    with db.transaction():
+        authorize(db, caller, tenant, policy.action)
+
+
+def _authorize_deployment(
+    database: Callable[[], Database], caller: Caller, deployment_id: str | None, action: Action
+) -> None:
+    """`action` on the tenant of the deployment; an unknown id and an outsider both get `deployment_not_found`."""
+    if not deployment_id or not _is_uuid(deployment_id):
+        raise _deployment_not_found(deployment_id or "")
+    from idp.deploy.flows import deployment_tenant  # only the argocd function pays for this import
+
+    db = database()
+    with db.transaction():
+        tenant = deployment_tenant(db, deployment_id)
         if tenant is None:
-            if caller.platform_admin:
-                return
-            raise Forbidden("name a tenant with ?tenant=", code="tenant_required")
-        db = database()
-        with db.transaction():
-            authorize(db, caller, tenant, policy.action)
+            raise _deployment_not_found(deployment_id)
+        try:
+            authorize(db, caller, tenant, action)
+        except NotFound:
+            raise _deployment_not_found(deployment_id) from None
+
+
+def _is_uuid(value: str) -> bool:
+    """A deployment id as the platform writes it (canonical UUID), before any query sees it."""
+    try:
+        return str(UUID(value)) == value.lower()
+    except ValueError:
+        return False
+
+
+def _deployment_not_found(deployment_id: str) -> NotFound:
+    return NotFound(
+        f"deployment '{deployment_id}' not found", code="deployment_not_found", details={"deployment": deployment_id}
+    )
 
 
 def _check_service_account_active(db: Database, caller: Caller) -> None:

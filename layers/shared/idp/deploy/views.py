@@ -1,0 +1,160 @@
+"""HTTP routes for applications, deployments and the approval policy: parse, call the flow, shape the answer.
+
+Who may call each route was decided by the access gate (`idp.auth.permissions`) before a
+handler runs; the flows check again what depends on the data (self-approval, states).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+
+from idp import deps
+from idp.config import get_settings
+from idp.deploy import apps, flows
+from idp.deploy.models import (
+    AppCreate,
+    AppRead,
+    DeploymentCreate,
+    DeploymentDecision,
+    DeploymentRead,
+    DeployPolicyRead,
+    DeployPolicyUpdate,
+    RollbackCreate,
+)
+from idp.errors import InvalidInput
+from idp.http.caller import Caller, caller_from_event
+
+__all__ = ["IDEMPOTENCY_HEADER", "router"]
+
+router = Router()
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+_IDEMPOTENCY_KEY = re.compile(r"[\x20-\x7e]{1,200}")  # printable ASCII, as header values travel
+
+TenantName = Annotated[str, Path(min_length=1, max_length=63, description="tenant name")]
+AppName = Annotated[str, Path(min_length=1, max_length=63, description="application name")]
+DeploymentId = Annotated[str, Path(min_length=1, max_length=64, description="deployment id")]
+
+
+def _caller() -> Caller:
+    return caller_from_event(router.current_event.raw_event)
+
+
+def _idempotency_key() -> str | None:
+    """The Idempotency-Key header (a repeat of the same request returns the first result), if sent."""
+    value = router.current_event.headers.get(IDEMPOTENCY_HEADER)
+    if value is None:
+        return None
+    key = value.strip()
+    if not _IDEMPOTENCY_KEY.fullmatch(key):
+        message = "must be 1 to 200 printable ASCII characters"
+        raise InvalidInput(
+            f"invalid request: {IDEMPOTENCY_HEADER}: {message}",
+            details=[{"field": IDEMPOTENCY_HEADER, "message": message}],
+        )
+    return key
+
+
+# -- applications ---------------------------------------------------------------------
+@router.get("/apps", summary="Applications of the caller's tenants (?name= to find one by name)")
+def find_apps(name: Annotated[str | None, Query(min_length=1, max_length=63)] = None) -> list[AppRead]:
+    return apps.find_apps(deps.database(), _caller(), name)
+
+
+@router.post("/tenants/<tenant>/apps", summary="Register an application: one Argo CD Application per environment")
+def create_app(tenant: TenantName, body: AppCreate) -> tuple[AppRead, int]:
+    server = get_settings().argocd_destination_server
+    app, created = apps.create_app(deps.database(), deps.argocd(), _caller(), tenant, body, server=server)
+    return app, 201 if created else 200
+
+
+@router.get("/tenants/<tenant>/apps", summary="The tenant's applications")
+def list_apps(tenant: TenantName) -> list[AppRead]:
+    return apps.list_apps(deps.database(), _caller(), tenant)
+
+
+@router.get("/tenants/<tenant>/apps/<app>", summary="One application, with Argo CD's live status per environment")
+def get_app(tenant: TenantName, app: AppName) -> AppRead:
+    return apps.get_app(deps.database(), deps.argocd(), _caller(), tenant, app)
+
+
+@router.delete("/tenants/<tenant>/apps/<app>", summary="Delete the Argo CD Applications; the record stays for audit")
+def delete_app(tenant: TenantName, app: AppName) -> AppRead:
+    return apps.delete_app(deps.database(), deps.argocd(), _caller(), tenant, app)
+
+
+# -- deployments ----------------------------------------------------------------------
+@router.post(
+    "/tenants/<tenant>/apps/<app>/deployments",
+    summary="Deploy a revision to an environment (202; 200 when an Idempotency-Key repeats)",
+)
+def request_deployment(tenant: TenantName, app: AppName, body: DeploymentCreate) -> tuple[DeploymentRead, int]:
+    deployment, created = flows.request_deployment(
+        deps.database(),
+        deps.argocd(),
+        deps.notifier(),
+        _caller(),
+        tenant,
+        app,
+        body,
+        idempotency_key=_idempotency_key(),
+    )
+    return deployment, 202 if created else 200
+
+
+@router.get("/tenants/<tenant>/apps/<app>/deployments", summary="Deployments of an application, newest first")
+def list_deployments(
+    tenant: TenantName,
+    app: AppName,
+    environment: Annotated[str | None, Query(min_length=1, max_length=63)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> list[DeploymentRead]:
+    return flows.list_deployments(deps.database(), _caller(), tenant, app, environment=environment, limit=limit)
+
+
+@router.post(
+    "/tenants/<tenant>/apps/<app>/rollback",
+    summary="Deploy a revision that succeeded before (202; 200 when an Idempotency-Key repeats)",
+)
+def request_rollback(tenant: TenantName, app: AppName, body: RollbackCreate) -> tuple[DeploymentRead, int]:
+    deployment, created = flows.request_rollback(
+        deps.database(),
+        deps.argocd(),
+        deps.notifier(),
+        _caller(),
+        tenant,
+        app,
+        body,
+        idempotency_key=_idempotency_key(),
+    )
+    return deployment, 202 if created else 200
+
+
+@router.get("/deployments/<deployment>", summary="One deployment")
+def get_deployment(deployment: DeploymentId) -> DeploymentRead:
+    return flows.get_deployment(deps.database(), _caller(), deployment)
+
+
+@router.post("/deployments/<deployment>/approve", summary="Approve a deployment waiting for approval")
+def approve_deployment(deployment: DeploymentId, body: DeploymentDecision | None = None) -> DeploymentRead:
+    return flows.approve(deps.database(), deps.argocd(), deps.notifier(), _caller(), deployment, body)
+
+
+@router.post("/deployments/<deployment>/reject", summary="Reject a deployment waiting for approval")
+def reject_deployment(deployment: DeploymentId, body: DeploymentDecision | None = None) -> DeploymentRead:
+    return flows.reject(deps.database(), deps.notifier(), _caller(), deployment, body)
+
+
+# -- approval policy ------------------------------------------------------------------
+@router.get("/tenants/<tenant>/deploy-policy", summary="Which environments need an approval, where and for how long")
+def get_policy(tenant: TenantName) -> DeployPolicyRead:
+    return flows.get_policy(deps.database(), _caller(), tenant)
+
+
+@router.put("/tenants/<tenant>/deploy-policy", summary="Replace the tenant's approval policy")
+def set_policy(tenant: TenantName, body: DeployPolicyUpdate) -> DeployPolicyRead:
+    return flows.set_policy(deps.database(), _caller(), tenant, body)
