@@ -9,8 +9,11 @@ and every choice is announced:
 - Kubernetes: KUBECONFIG / KUBERNETES_MODE, else the Kubernetes API emulator;
 - Slack: SLACK_BOT_TOKEN (with SLACK_SIGNING_SECRET), else the Slack emulator on
   IDP_SLACK_PORT (default 8003), whose Web API the chat-ops function calls (SLACK_API_URL)
-  and which `idp chat` drives to send signed slash commands to `{api}/slack/events`.
-Then the migrations run and the local API Gateway serves template.yaml's functions.
+  and which `idp chat` drives to send signed slash commands to `{api}/slack/events`;
+- Argo CD: ARGOCD_URL (with ARGOCD_TOKEN), else the Argo CD emulator on IDP_ARGOCD_PORT
+  (default 8004).
+Then the migrations run, the local API Gateway serves template.yaml's functions, and a
+background thread runs the deploy poller in place of its EventBridge schedule.
 `idp dev-token USER` signs in for real: the device flow at the local issuer, then
 `POST /auth/token` with the ID token it hands out.
 """
@@ -66,13 +69,17 @@ class DevPlatform:
     kube_url: str = "<your cluster>"
     oidc_url: str | None = None  # the local OIDC issuer, when started
     slack_url: str | None = None  # the Slack emulator, when started
+    argocd_url: str = ""
+    argocd_emulated: bool = False  # the Argo CD emulator stands in for Argo CD
 
     def start(self) -> DevPlatform:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         try:
-            for step in (self._database, self._aws, self._oidc, self._kubernetes, self._slack, self._migrate):
+            steps = (self._database, self._aws, self._oidc, self._kubernetes, self._slack, self._argocd, self._migrate)
+            for step in steps:
                 step()
             self._gateway()
+            self._poller()
         except BaseException:
             self.stop()  # a port in use, say: leave no PostgreSQL or server behind
             raise
@@ -83,6 +90,8 @@ class DevPlatform:
             "oidc_client_id": DEV_CLIENT_ID if self.oidc_url else None,
             "slack_url": self.slack_url,
             "slack_signing_secret": os.environ["SLACK_SIGNING_SECRET"] if self.slack_url else None,
+            "argocd_url": self.argocd_url,
+            "argocd_emulator": self.argocd_emulated,
         }
         (self.state_dir / "dev.json").write_text(json.dumps(state, indent=2))
         return self
@@ -180,6 +189,24 @@ class DevPlatform:
             "Slack: no SLACK_BOT_TOKEN, started the Slack emulator at %s (Web API %s)", emulator.url, emulator.api_url
         )
 
+    def _argocd(self) -> None:
+        if os.environ.get("ARGOCD_URL"):
+            self.argocd_url = os.environ["ARGOCD_URL"]
+            log.info("Argo CD: using ARGOCD_URL=%s", self.argocd_url)
+            return
+        from idp_local.emulators.argocd import ArgoCdEmulator
+
+        port = int(os.environ.get("IDP_ARGOCD_PORT", "8004"))
+        # A sync takes a couple of seconds, long enough to watch `idp deploy`'s progress line.
+        emulator = ArgoCdEmulator(self.host, port, admin_token=secrets.token_urlsafe(24), sync_duration=2.0).start()
+        self._stops.append(emulator.stop)
+        self.argocd_url, self.argocd_emulated = emulator.url, True
+        os.environ.update(ARGOCD_URL=emulator.url, ARGOCD_TOKEN=emulator.admin_token)
+        log.info(
+            "Argo CD: no ARGOCD_URL, started the Argo CD emulator at %s (it stands in for Argo CD's API server)",
+            emulator.url,
+        )
+
     def _migrate(self) -> None:
         from idp.config import reset_settings
         from idp.db import apply_migrations, get_database, reset_database
@@ -202,6 +229,20 @@ class DevPlatform:
 
         reset_settings()
         log.info("API: serving template.yaml's functions at %s", self.api_url)
+
+    def _poller(self) -> None:
+        from idp.config import get_settings
+        from idp_local.poller import DeployPoller
+
+        # Every second unless DEPLOY_POLL_INTERVAL_SECONDS says otherwise (the schedule's 5 s is slow to watch).
+        interval = None if os.environ.get("DEPLOY_POLL_INTERVAL_SECONDS") else 1.0
+        poller = DeployPoller(get_settings(), interval=interval).start()
+        self._stops.append(poller.stop)
+        log.info(
+            "Deploy poller: a background thread polls every %s s (it stands in for the EventBridge schedule "
+            "of DeployPollerFunction; DEPLOY_POLL_INTERVAL_SECONDS)",
+            f"{poller.interval:g}",
+        )
 
 
 def use_local_aws(endpoint_url: str) -> None:
@@ -293,7 +334,14 @@ The IDP API is up at {platform.api_url}
 Create a tenant:
   curl -s -X POST {platform.api_url}/tenants -H "Authorization: Bearer $TOKEN" \\
        -H 'Content-Type: application/json' \\
-       -d '{{"name": "payments", "display_name": "Payments team"}}'
+       -d '{{"name": "payments", "display_name": "Payments team", "repositories": ["https://github.com/acme/web"]}}'
+
+Register an app (one Argo CD Application per environment) and deploy it
+(Argo CD: {platform.argocd_url}; the deploy poller follows the sync):
+  curl -s -X POST {platform.api_url}/tenants/payments/apps -H "Authorization: Bearer $TOKEN" \\
+       -H 'Content-Type: application/json' -d '{{"name": "web", "repo_url": "https://github.com/acme/web"}}'
+  curl -s -X POST {platform.api_url}/tenants/payments/apps/web/deployments -H "Authorization: Bearer $TOKEN" \\
+       -H 'Content-Type: application/json' -d '{{"environment": "dev", "revision": "v1.0.0"}}'
 
 See the tenant, and what Kubernetes now holds (kubeconfig: {os.environ["KUBECONFIG"]}):
   curl -s {platform.api_url}/tenants/payments -H "Authorization: Bearer $TOKEN"

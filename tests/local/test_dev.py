@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ import requests
 from idp.clients.kubernetes import reset_kube_client
 from idp.config import reset_settings
 from idp.db import reset_database
+from idp.deps import reset_clients
 from idp_local.dev import DevPlatform, free_port, local_token
 
 CONFIGURED = (
@@ -27,6 +30,10 @@ CONFIGURED = (
     "SLACK_API_URL",
     "SLACK_SIGNING_SECRET",
     "IDP_API_URL",
+    "ARGOCD_URL",
+    "ARGOCD_TOKEN",
+    "ARGOCD_TOKEN_SECRET_ID",
+    "DEPLOY_POLL_INTERVAL_SECONDS",
 )
 
 
@@ -37,9 +44,11 @@ def test_dev_platform_on_embedded_defaults(tmp_path: Path, caplog: pytest.LogCap
     os.environ["IDP_KUBE_EMULATOR_PORT"] = str(free_port())
     os.environ["IDP_OIDC_PORT"] = str(free_port())
     os.environ["IDP_SLACK_PORT"] = str(free_port())
+    os.environ["IDP_ARGOCD_PORT"] = str(free_port())
     reset_settings()
     reset_database()
     reset_kube_client()
+    reset_clients()
     caplog.set_level(logging.INFO, logger="idp.dev")
     platform = DevPlatform(port=free_port(), state_dir=tmp_path)
     try:
@@ -50,6 +59,9 @@ def test_dev_platform_on_embedded_defaults(tmp_path: Path, caplog: pytest.LogCap
         assert "started the Kubernetes API emulator" in announced
         assert "started the local OIDC issuer" in announced
         assert "started the Slack emulator" in announced
+        assert "started the Argo CD emulator" in announced and "stands in for Argo CD" in announced
+        assert "Deploy poller: a background thread polls every 1 s" in announced
+        assert "stands in for the EventBridge schedule" in announced
         assert "Platform token keys: Secrets Manager secret" in announced
         assert "Migrations: 0001_tenants.sql" in announced
         assert platform.oidc_url is not None
@@ -61,7 +73,12 @@ def test_dev_platform_on_embedded_defaults(tmp_path: Path, caplog: pytest.LogCap
         assert me.json()["user_id"] == "alice@example.com"
         created = requests.post(
             platform.api_url + "/tenants",
-            json={"name": "payments", "display_name": "Payments", "environments": ["dev"]},
+            json={
+                "name": "payments",
+                "display_name": "Payments",
+                "environments": ["dev"],
+                "repositories": ["https://github.com/acme/web"],
+            },
             headers={"Authorization": f"Bearer {token}"},
             timeout=30,
         )
@@ -72,6 +89,37 @@ def test_dev_platform_on_embedded_defaults(tmp_path: Path, caplog: pytest.LogCap
             timeout=5,
         ).json()
         assert [q["metadata"]["name"] for q in quotas] == ["idp-quota"]
+
+        # The functions talk to the Argo CD emulator: the tenant has its AppProject there.
+        state = json.loads((tmp_path / "dev.json").read_text())
+        assert state["argocd_url"] == platform.argocd_url == os.environ["ARGOCD_URL"]
+        assert state["argocd_emulator"] is True
+        argocd = requests.Session()
+        argocd.headers["Authorization"] = f"Bearer {os.environ['ARGOCD_TOKEN']}"
+        project = argocd.get(f"{platform.argocd_url}/api/v1/projects/payments", timeout=5)
+        assert project.status_code == 200, project.text
+
+        # A deploy: the API starts the sync, the poller thread records its outcome.
+        auth = {"Authorization": f"Bearer {token}"}
+        app = {"name": "web", "repo_url": "https://github.com/acme/web"}
+        created_app = requests.post(platform.api_url + "/tenants/payments/apps", json=app, headers=auth, timeout=30)
+        assert created_app.status_code == 201, created_app.text
+        deploy = requests.post(
+            platform.api_url + "/tenants/payments/apps/web/deployments",
+            json={"environment": "dev", "revision": "v1.0.0"},
+            headers=auth,
+            timeout=30,
+        )
+        assert deploy.status_code == 202, deploy.text
+        deployment = deploy.json()
+        deadline = time.monotonic() + 20
+        while deployment["state"] not in ("succeeded", "failed") and time.monotonic() < deadline:
+            time.sleep(0.2)
+            url = f"{platform.api_url}/deployments/{deployment['id']}"
+            deployment = requests.get(url, headers=auth, timeout=30).json()
+        assert deployment["state"] == "succeeded", deployment
+        live = argocd.get(f"{platform.argocd_url}/api/v1/applications/payments-web-dev", timeout=5).json()
+        assert live["status"]["sync"]["revision"] == "v1.0.0"
     finally:
         platform.stop()
         os.environ.clear()
@@ -79,3 +127,4 @@ def test_dev_platform_on_embedded_defaults(tmp_path: Path, caplog: pytest.LogCap
         reset_settings()
         reset_database()
         reset_kube_client()
+        reset_clients()
