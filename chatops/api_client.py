@@ -9,9 +9,11 @@ become `DownstreamError`.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from idp.deploy.models import AppRead, DeploymentCreate, DeploymentDecision, DeploymentRead, RollbackCreate
 from idp.errors import (
     Conflict,
     DownstreamError,
@@ -89,18 +91,28 @@ class PlatformClient:
         self._timeout = timeout
         self._session = session
 
-    def _call(self, method: str, path: str, body: BaseModel | None = None) -> Any:
+    def _call(
+        self,
+        method: str,
+        path: str,
+        body: BaseModel | None = None,
+        *,
+        params: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
         import requests
 
         session = self._session or _shared_session()
-        headers = {"Authorization": f"Bearer {self._token}", "X-IDP-Client": "slack", "Accept": "application/json"}
+        sent = {"Authorization": f"Bearer {self._token}", "X-IDP-Client": "slack", "Accept": "application/json"}
+        sent.update(headers or {})
         if body is not None:
-            headers["Content-Type"] = "application/json"
+            sent["Content-Type"] = "application/json"
         try:
             response = session.request(
                 method,
                 self.base_url + path,
-                headers=headers,
+                headers=sent,
+                params=params,
                 data=body.model_dump_json(exclude_unset=True) if body is not None else None,
                 timeout=self._timeout,
             )
@@ -127,15 +139,61 @@ class PlatformClient:
         return self._parse(list[TenantRead], self._call("GET", "/tenants"))
 
     def get_tenant(self, name: str) -> TenantRead:
-        from urllib.parse import quote
-
         return self._parse(TenantRead, self._call("GET", f"/tenants/{quote(name, safe='')}"))
 
     def create_tenant(self, request: TenantCreate) -> TenantRead:
         return self._parse(TenantRead, self._call("POST", "/tenants", request))
 
     def add_member(self, tenant: str, request: MemberCreate) -> MemberRead:
-        from urllib.parse import quote
-
         path = f"/tenants/{quote(tenant, safe='')}/members"
         return self._parse(MemberRead, self._call("POST", path, request))
+
+    # -- apps and deployments ------------------------------------------------------------
+    def find_apps(self, name: str) -> list[AppRead]:
+        """The caller's apps called `name`, across their tenants (`GET /apps?name=`)."""
+        return self._parse(list[AppRead], self._call("GET", "/apps", params={"name": name}))
+
+    def get_app(self, tenant: str, app: str) -> AppRead:
+        """One app with Argo CD's live view of each environment."""
+        return self._parse(AppRead, self._call("GET", _app_path(tenant, app)))
+
+    def request_deployment(
+        self, tenant: str, app: str, request: DeploymentCreate, *, idempotency_key: str | None = None
+    ) -> DeploymentRead:
+        path = _app_path(tenant, app) + "/deployments"
+        answer = self._call("POST", path, request, headers=_idempotency(idempotency_key))
+        return self._parse(DeploymentRead, answer)
+
+    def list_deployments(
+        self, tenant: str, app: str, *, environment: str | None = None, limit: int = 10
+    ) -> list[DeploymentRead]:
+        """Newest first."""
+        params = {"limit": str(limit)} | ({"environment": environment} if environment else {})
+        answer = self._call("GET", _app_path(tenant, app) + "/deployments", params=params)
+        return self._parse(list[DeploymentRead], answer)
+
+    def request_rollback(
+        self, tenant: str, app: str, request: RollbackCreate, *, idempotency_key: str | None = None
+    ) -> DeploymentRead:
+        path = _app_path(tenant, app) + "/rollback"
+        answer = self._call("POST", path, request, headers=_idempotency(idempotency_key))
+        return self._parse(DeploymentRead, answer)
+
+    def get_deployment(self, deployment_id: str) -> DeploymentRead:
+        return self._parse(DeploymentRead, self._call("GET", f"/deployments/{quote(deployment_id, safe='')}"))
+
+    def approve(self, deployment_id: str, decision: DeploymentDecision | None = None) -> DeploymentRead:
+        path = f"/deployments/{quote(deployment_id, safe='')}/approve"
+        return self._parse(DeploymentRead, self._call("POST", path, decision or DeploymentDecision()))
+
+    def reject(self, deployment_id: str, decision: DeploymentDecision | None = None) -> DeploymentRead:
+        path = f"/deployments/{quote(deployment_id, safe='')}/reject"
+        return self._parse(DeploymentRead, self._call("POST", path, decision or DeploymentDecision()))
+
+
+def _app_path(tenant: str, app: str) -> str:
+    return f"/tenants/{quote(tenant, safe='')}/apps/{quote(app, safe='')}"
+
+
+def _idempotency(key: str | None) -> dict[str, str]:
+    return {"Idempotency-Key": key} if key else {}

@@ -92,6 +92,7 @@ def tenant_details(tenant: TenantRead) -> list[Block]:
         f"*Status*\n{status}",
         f"*Created by*\n{tenant.created_by}",
         f"*Namespaces*\n{namespaces}",
+        "*Repositories*\n" + ("\n".join(f"`{repo}`" for repo in tenant.repositories) or "none"),
     ]
     return [{"type": "section", "fields": [{"type": "mrkdwn", "text": truncate(f, 2000)} for f in fields]}]
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from idp.deploy.slack_messages import APPROVE_ACTION_ID, DECISION_BLOCK_ID, REJECT_ACTION_ID
+
 __all__ = ["ActionId", "BlockId", "CallbackId"]
 
 
@@ -24,12 +26,17 @@ class BlockId(StrEnum):
     TENANT_DISPLAY_NAME = "tenant_display_name"
     TENANT_ENVIRONMENTS = "tenant_environments"
     TENANT_ACTIONS = "tenant_actions"
+    # The platform posts the approval message (idp.deploy.slack_messages): one definition.
+    DEPLOY_DECISION = DECISION_BLOCK_ID
 
 
 class ActionId(StrEnum):
-    """Interactive elements; a button's value carries a tenant name, never a payload."""
+    """Interactive elements; a button's value carries a tenant name or a deployment id, never a payload."""
 
     TENANT_NAME_INPUT = "tenant_name_input"
     TENANT_DISPLAY_NAME_INPUT = "tenant_display_name_input"
     TENANT_ENVIRONMENTS_INPUT = "tenant_environments_input"
     TENANT_SHOW = "tenant_show"
+    # On the platform's approval message (idp.deploy.slack_messages); the value is the deployment id.
+    DEPLOY_APPROVE = APPROVE_ACTION_ID
+    DEPLOY_REJECT = REJECT_ACTION_ID

@@ -8,6 +8,7 @@ from typing import Any
 from caller import SlackCaller
 from command_parser import USAGE, Command, parse, parse_mention
 from deliveries import claim, recent_count
+from deploy_commands import DEPLOY_COMMANDS, run_deploy_command
 from replies import reply
 from slack_blocks import ModalMetadata, member_added, tenant_create_modal, tenant_details, tenant_list
 from slack_bolt import Ack, App, BoltContext
@@ -24,7 +25,7 @@ from idp.tenants.models import MemberCreate
 __all__ = ["register"]
 
 COMMAND = "/idp"
-_LAZY = {"whoami", "tenant list", "tenant show", "tenant add-member"}
+_LAZY = {"whoami", "tenant list", "tenant show", "tenant add-member", *DEPLOY_COMMANDS}
 _LINK_ATTEMPTS = 5  # per Slack user per 10 minutes
 _LINK_WINDOW_SECONDS = 600
 
@@ -65,7 +66,9 @@ def run_command(body: dict[str, Any], context: BoltContext, client: WebClient) -
 def _run_command(command: Command, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     caller = _caller(context)
     api = caller.api()
-    if command.name == "whoami":
+    if command.name in DEPLOY_COMMANDS:
+        run_deploy_command(command, api, body)
+    elif command.name == "whoami":
         me = api.me()
         roles = ", ".join(f"{t.name} ({t.role})" for t in me.tenants) or "no tenants yet"
         admin = " You are a platform admin." if me.platform_admin else ""
