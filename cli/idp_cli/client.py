@@ -7,7 +7,7 @@ Requests go out as the API's own pydantic models and answers come back parsed in
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from types import GenericAlias
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -60,11 +60,13 @@ class ApiClient:
         if token:
             self.session.headers["Authorization"] = f"Bearer {token}"
 
-    def _send(self, method: str, path: str, body: BaseModel | None) -> bytes:
+    def _send(self, method: str, path: str, body: BaseModel | None, headers: Mapping[str, str] | None = None) -> bytes:
         url = self.base_url + path
         payload = body.model_dump(mode="json") if body is not None else None
         try:
-            response = self.session.request(method, url, json=payload, timeout=self.timeout)
+            response = self.session.request(
+                method, url, json=payload, headers=dict(headers) if headers else None, timeout=self.timeout
+            )
         except requests.RequestException as exc:
             raise ApiUnreachable(
                 f"cannot reach the API at {self.base_url}: {type(exc).__name__}",
@@ -85,9 +87,17 @@ class ApiClient:
                 hint="is the CLI older than the API? upgrade it",
             ) from exc
 
-    def request(self, method: str, path: str, answer: type[M], *, body: BaseModel | None = None) -> M:
-        """One call whose answer is one `answer` model."""
-        return self._parse(TypeAdapter(answer), self._send(method, path, body), f"{method} {path}")
+    def request(
+        self,
+        method: str,
+        path: str,
+        answer: type[M],
+        *,
+        body: BaseModel | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> M:
+        """One call whose answer is one `answer` model; `headers` add to the session's (e.g. Idempotency-Key)."""
+        return self._parse(TypeAdapter(answer), self._send(method, path, body, headers), f"{method} {path}")
 
     def get(self, path: str, answer: type[M]) -> M:
         return self.request("GET", path, answer)
@@ -97,8 +107,20 @@ class ApiClient:
         adapter: TypeAdapter[list[M]] = TypeAdapter(GenericAlias(list, (answer,)))
         return self._parse(adapter, self._send("GET", path, None), f"GET {path}")
 
-    def post(self, path: str, answer: type[M], body: BaseModel | None = None) -> M:
-        return self.request("POST", path, answer, body=body)
+    def post(
+        self, path: str, answer: type[M], body: BaseModel | None = None, *, headers: Mapping[str, str] | None = None
+    ) -> M:
+        return self.request("POST", path, answer, body=body, headers=headers)
+
+    def put(
+        self, path: str, answer: type[M], body: BaseModel | None = None, *, headers: Mapping[str, str] | None = None
+    ) -> M:
+        return self.request("PUT", path, answer, body=body, headers=headers)
+
+    def patch(
+        self, path: str, answer: type[M], body: BaseModel | None = None, *, headers: Mapping[str, str] | None = None
+    ) -> M:
+        return self.request("PATCH", path, answer, body=body, headers=headers)
 
     def delete(self, path: str, answer: type[M]) -> M:
         return self.request("DELETE", path, answer)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from idp_cli.commands import auth, members, tenants, tokens
+from idp_cli.commands import apps, auth, deploys, members, tenants, tokens
 from idp_cli.commands._common import global_options
 
 app = typer.Typer(help="Internal Developer Platform", no_args_is_help=True, add_completion=False)
@@ -19,6 +19,14 @@ app.command()(auth.link)
 app.add_typer(tenants.app, name="tenant")
 app.add_typer(members.app, name="member")
 app.add_typer(tokens.app, name="token")
+app.add_typer(apps.app, name="app")
+app.command("deploy")(deploys.deploy)
+app.command("rollback")(deploys.rollback)
+app.command("deployments")(deploys.deployments)
+app.command("deployment")(deploys.deployment)
+app.command("approve")(deploys.approve)
+app.command("reject")(deploys.reject)
+app.add_typer(apps.policy_app, name="deploy-policy")
 
 
 @app.command()

@@ -1,12 +1,13 @@
 """Rendering: rich tables for people, JSON or YAML on stdout for machines, a spinner on stderr.
 
-Only data goes to stdout; messages, warnings and the spinner go to stderr, and the spinner
-only when stderr is a terminal.
+Only data goes to stdout; messages, warnings, the spinner and progress lines go to stderr,
+and the spinner only when stderr is a terminal.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -20,7 +21,9 @@ from rich.table import Table
 
 __all__ = [
     "OutputFormat",
+    "ProgressLine",
     "Row",
+    "duration",
     "emit",
     "info",
     "render_detail",
@@ -85,6 +88,18 @@ def cell(value: Any) -> str:
     return str(value)
 
 
+def duration(seconds: float | None) -> str:
+    """`42s`, `3m05s`, `1h02m`; `-` for None."""
+    if seconds is None:
+        return "-"
+    total = max(round(seconds), 0)
+    if total < 60:
+        return f"{total}s"
+    if total < 3600:
+        return f"{total // 60}m{total % 60:02d}s"
+    return f"{total // 3600}h{total % 3600 // 60:02d}m"
+
+
 def render_table(columns: Sequence[str], rows: Sequence[Row], *, empty: str = "nothing to show") -> None:
     if not rows:
         info(empty)
@@ -124,3 +139,43 @@ def spinner(message: str) -> Iterator[None]:
         return
     with console.status(message):
         yield
+
+
+class ProgressLine:
+    """A status line on stderr while something runs.
+
+    On a terminal one line is rewritten in place at every `update`; otherwise (CI logs,
+    pipes) a line is written only when `key` changes, so a log shows each state once.
+    `note` writes a line that stays, above the live one.
+    """
+
+    _CLEAR = "\r\x1b[2K"
+
+    def __init__(self, *, live: bool | None = None) -> None:
+        self.live = sys.stderr.isatty() if live is None else live
+        self._key: object = None
+        self._text = ""
+
+    def _write(self, text: str) -> None:
+        sys.stderr.write(text)  # not click.echo: it would strip the escape code that clears the line
+        sys.stderr.flush()
+
+    def update(self, key: object, text: str) -> None:
+        if self.live:
+            self._write(self._CLEAR + text)
+        elif key != self._key:
+            self._write(text + "\n")
+        self._key = key
+        self._text = text
+
+    def note(self, text: str) -> None:
+        if self.live:
+            self._write(self._CLEAR + text + "\n" + self._text)
+        else:
+            self._write(text + "\n")
+
+    def close(self) -> None:
+        """End the live line (the cursor moves to a fresh line); nothing to do otherwise."""
+        if self.live and self._text:
+            self._write("\n")
+        self._text = ""

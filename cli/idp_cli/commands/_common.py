@@ -26,9 +26,12 @@ __all__ = [
     "ApiUrlOption",
     "OutputOption",
     "Session",
+    "TenantOption",
     "check_name",
+    "default_tenant",
     "global_options",
     "open_session",
+    "resolve_app",
     "validated",
 ]
 
@@ -43,6 +46,9 @@ OutputOption = Annotated[
 ]
 ApiUrlOption = Annotated[
     str | None, typer.Option("--api-url", help="the API's base URL, e.g. http://127.0.0.1:8000/v1 [env: IDP_API_URL]")
+]
+TenantOption = Annotated[
+    str | None, typer.Option("--tenant", "-t", help="the tenant (default: found from the name, or your only tenant)")
 ]
 
 
@@ -133,3 +139,51 @@ def validated(model: type[M], what: str, **fields: Any) -> M:
         return model(**fields)
     except ValidationError as exc:
         raise input_error_from_validation(exc, what) from None
+
+
+def default_tenant(client: ApiClient, tenant: str | None) -> str:
+    """`tenant` when given, else the caller's only tenant (`GET /auth/me`); several or none: say so (exit 2)."""
+    from idp.auth.models import MeRead
+
+    if tenant:
+        return check_name(tenant)
+    names = sorted({t.name for t in client.get("/auth/me", MeRead).tenants})
+    if len(names) == 1:
+        return names[0]
+    if not names:
+        raise LocalInputError("you belong to no tenant: pass --tenant", code="tenant_required")
+    raise LocalInputError(f"you belong to several tenants ({', '.join(names)}): pass --tenant", code="tenant_required")
+
+
+def resolve_app(client: ApiClient, ref: str, tenant: str | None) -> tuple[str, str]:
+    """`(tenant, app)` for `ref` (`app` or `tenant/app`): `--tenant` or the prefix, else `GET /apps?name=`.
+
+    An app of that name in several of the caller's tenants is ambiguous (exit 2, naming them).
+    """
+    from urllib.parse import quote
+
+    from idp.deploy.models import AppRead
+    from idp_cli.errors import CliError
+
+    prefix, slash, name = ref.partition("/")
+    if slash:
+        if tenant and tenant != prefix:
+            raise LocalInputError(f"{ref!r} names tenant {prefix!r} but --tenant says {tenant!r}", code="invalid_input")
+        tenant = prefix
+    else:
+        name = ref
+    check_name(name, "app name")
+    if tenant:
+        return check_name(tenant), name
+    tenants = sorted(
+        {a.tenant for a in client.get_list(f"/apps?name={quote(name, safe='')}", AppRead) if a.name == name}
+    )
+    if not tenants:
+        raise CliError(f"no app named {name!r} in your tenants", code="app_not_found", hint="see `idp app list`")
+    if len(tenants) > 1:
+        raise LocalInputError(
+            f"app {name!r} is in several of your tenants: {', '.join(tenants)}",
+            code="ambiguous_app",
+            hint=f"name one: `{tenants[0]}/{name}` or `--tenant {tenants[0]}`",
+        )
+    return tenants[0], name
