@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from idp.deploy.models import DeploymentCreate, DeploymentRead
 from idp_cli.commands import deploys
-from idp_cli.commands.deploys import follow
+from idp_cli.commands._progress import follow
 from idp_cli.errors import ApiError, ApiUnreachable
 from idp_cli.main import app
 from idp_cli.output import ProgressLine, duration

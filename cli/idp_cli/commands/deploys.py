@@ -11,24 +11,14 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from idp_cli.commands._common import ApiUrlOption, OutputOption, Session, TenantOption, open_session, resolve_app
+from idp_cli.commands._progress import approval_note, follow, revision_text, short_id
 from idp_cli.errors import ApiError, ApiUnreachable, CliError, LocalInputError, handle_errors
-from idp_cli.output import (
-    OutputFormat,
-    ProgressLine,
-    duration,
-    emit,
-    info,
-    render_detail,
-    render_table,
-    spinner,
-    warn,
-)
+from idp_cli.output import OutputFormat, duration, emit, info, render_detail, render_table, spinner, warn
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -41,17 +31,13 @@ __all__ = [
     "deploy",
     "deployment",
     "deployments",
-    "follow",
     "reject",
     "render_deployment",
     "rollback",
-    "short_id",
 ]
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
-POLL_SECONDS = 1.0
 POST_ATTEMPTS = 3
-SHORT_ID = 8
 
 AppArgument = Annotated[str, typer.Argument(metavar="APP", help="app name, or TENANT/APP")]
 EnvArgument = Annotated[str, typer.Argument(metavar="ENV", help="environment, e.g. dev or prod")]
@@ -75,16 +61,6 @@ IdArgument = Annotated[
 CommentOption = Annotated[str | None, typer.Option("--comment", "-m", help="a note kept with the decision")]
 
 
-def short_id(deployment_id: str) -> str:
-    return deployment_id[:SHORT_ID]
-
-
-def _revision(d: DeploymentRead) -> str:
-    if d.deployed_revision and d.deployed_revision != d.revision:
-        return f"{d.revision} ({d.deployed_revision[:12]})"
-    return d.revision
-
-
 def render_deployment(d: DeploymentRead) -> None:
     render_detail(
         [
@@ -92,7 +68,7 @@ def render_deployment(d: DeploymentRead) -> None:
             ("app", f"{d.tenant}/{d.app}"),
             ("environment", d.environment),
             ("kind", d.kind),
-            ("revision", _revision(d)),
+            ("revision", revision_text(d)),
             ("previous revision", d.previous_revision),
             ("state", d.state),
             ("message", d.message),
@@ -117,7 +93,7 @@ def render_deployments(items: list[DeploymentRead]) -> None:
                 short_id(d.id),
                 d.environment,
                 d.kind,
-                _revision(d),
+                revision_text(d),
                 d.state,
                 d.requested_by,
                 d.requested_at,
@@ -148,91 +124,11 @@ def _post_once(client: ApiClient, path: str, body: BaseModel, key: str) -> Deplo
             attempt += 1
 
 
-def _approval_note(client: ApiClient, d: DeploymentRead) -> str:
-    """Who can approve `d`, and where (the policy's approvers other than the requester)."""
-    from idp.deploy.models import DeployPolicyRead
-
-    where = f"`idp approve {d.id}`"
-    who = f"an owner or admin of {d.tenant} other than {d.requested_by}"
-    try:
-        policy: DeployPolicyRead | None = client.get(f"/tenants/{d.tenant}/deploy-policy", DeployPolicyRead)
-    except CliError:
-        policy = None
-    if policy is not None:
-        approvers = [a for a in policy.approvers if a != d.requested_by]
-        if approvers:
-            who = approvers[0] if len(approvers) == 1 else "one of " + ", ".join(approvers)
-        if d.slack_channel or policy.approval_channel:
-            where = f"the Approve button in Slack channel {d.slack_channel or policy.approval_channel}, or {where}"
-    expires = f" before {d.approval_expires_at:%Y-%m-%d %H:%M %Z}" if d.approval_expires_at else ""
-    return f"deployment {short_id(d.id)} needs approval by {who}{expires}: {where}"
-
-
-def _progress_text(d: DeploymentRead, elapsed: float, problem: str | None) -> str:
-    text = f"{d.tenant}/{d.app} {d.kind} to {d.environment} @ {_revision(d)}: {d.state.replace('_', ' ')}"
-    text += f" [{duration(elapsed)}]"
-    if d.message:
-        text += f" - {d.message}"
-    if problem:
-        text += f" ({problem})"
-    return text
-
-
-def follow(
-    client: ApiClient,
-    first: DeploymentRead,
-    *,
-    timeout: float | None,
-    sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.monotonic,
-    progress: ProgressLine | None = None,
-) -> tuple[DeploymentRead, bool]:
-    """Poll the deployment until its state is final: `(last seen, final?)`.
-
-    5xx answers and network errors are shown on the line and retried; Ctrl-C stops watching only.
-    """
-    from idp.deploy.models import FINAL_STATES, DeploymentRead
-
-    line = progress or ProgressLine()
-    start = clock()
-    current = first
-    problem: str | None = None
-    told_approval = False
-    try:
-        while True:
-            if current.state == "pending_approval" and not told_approval:
-                line.note(_approval_note(client, current))
-                told_approval = True
-            line.update((current.state, current.message, problem), _progress_text(current, clock() - start, problem))
-            if current.state in FINAL_STATES:
-                return current, True
-            if timeout is not None and clock() - start >= timeout:
-                return current, False
-            sleep(POLL_SECONDS)
-            try:
-                current = client.get(f"/deployments/{current.id}", DeploymentRead)
-                problem = None
-            except (ApiError, ApiUnreachable) as exc:
-                if exc.exit_code != 3:
-                    raise
-                problem = f"API: {exc.message}; retrying"
-    except KeyboardInterrupt:
-        line.close()
-        info(
-            f"stopped watching: deployment {current.id} is {current.state} and carries on without you. "
-            f"Follow it with `idp deployments {current.tenant}/{current.app} --env {current.environment}` "
-            f"or `idp deployment {current.id}`."
-        )
-        raise typer.Exit(130) from None
-    finally:
-        line.close()
-
-
 def _finish(session: Session, client: ApiClient, d: DeploymentRead, *, wait: bool, timeout: int | None) -> None:
     what = f"{d.kind} of {d.tenant}/{d.app} to {d.environment} @ {d.revision}"
     if not wait:
         if d.state == "pending_approval":
-            info(_approval_note(client, d))
+            info(approval_note(client, d))
         info(f"{what} accepted: deployment {d.id} is {d.state}. Follow it with `idp deployment {d.id}`.")
         emit(d, session.output, lambda: render_deployment(d))
         return

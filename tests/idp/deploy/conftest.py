@@ -12,7 +12,7 @@ import pytest
 
 from idp.clients.argocd import ArgoCdClient
 from idp.db import Database
-from idp.deploy import argocd_objects, flows
+from idp.deploy import approvals, argocd_objects, flows
 from idp.deploy.apps import create_app
 from idp.deploy.models import AppCreate, AppRead, DeploymentCreate, DeploymentDecision, DeploymentRead, RollbackCreate
 from idp.deploy.policy import DeployConfig
@@ -133,10 +133,12 @@ class Kit:
         return deployment
 
     def approve(self, deployment_id: str, user: str = ADMIN) -> DeploymentRead:
-        return flows.approve(self.db, self.argo, self.notifier, caller(user), deployment_id, None, config=CONFIG)
+        return approvals.approve(self.db, self.argo, self.notifier, caller(user), deployment_id, None, config=CONFIG)
 
     def reject(self, deployment_id: str, user: str = ADMIN, comment: str | None = None) -> DeploymentRead:
-        return flows.reject(self.db, self.notifier, caller(user), deployment_id, DeploymentDecision(comment=comment))
+        return approvals.reject(
+            self.db, self.notifier, caller(user), deployment_id, DeploymentDecision(comment=comment)
+        )
 
     def poll(self, now: datetime | None = None) -> PollSummary:
         return poll_once(self.db, self.argo, self.notifier, config=CONFIG, now=now)

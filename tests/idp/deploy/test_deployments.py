@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from idp.db import Database
-from idp.deploy import flows
+from idp.deploy import approvals, flows
 from idp.deploy.models import DeploymentCreate
 from idp.errors import Conflict, Forbidden, IdpError, InvalidInput, NotFound
 
@@ -161,7 +161,9 @@ def test_two_approvers_at_the_same_moment_sync_once(kit: Kit, database_url: str,
         db = Database(database_url, schema=database_schema)
         try:
             barrier.wait()
-            outcomes[user] = flows.approve(db, kit.argo, None, kit.caller(user), deployment.id, None, config=kit.CONFIG)
+            outcomes[user] = approvals.approve(
+                db, kit.argo, None, kit.caller(user), deployment.id, None, config=kit.CONFIG
+            )
         except IdpError as exc:
             outcomes[user] = exc
         finally:
@@ -326,7 +328,7 @@ def test_notifications_are_queued_only_with_a_slack_channel(kit: Kit) -> None:
 def test_approvals_go_to_the_policys_channel(kit: Kit) -> None:
     from idp.deploy.models import DeployPolicyUpdate
 
-    flows.set_policy(
+    approvals.set_policy(
         kit.db,
         kit.caller(kit.OWNER),
         kit.TENANT,
@@ -380,7 +382,7 @@ def test_service_accounts_never_decide(kit: Kit) -> None:
     deployment = kit.deploy(kit.DEVELOPER, "prod")
     robot = kit.caller("sa:shop:ci", kind="service_account", tenant="shop", role="owner")
     with pytest.raises(Forbidden):
-        flows.approve(kit.db, kit.argo, None, robot, deployment.id, None, config=kit.CONFIG)
+        approvals.approve(kit.db, kit.argo, None, robot, deployment.id, None, config=kit.CONFIG)
     assert kit.get(deployment.id).state == "pending_approval"
 
 

@@ -13,9 +13,9 @@ import pytest
 from idp.clients.slack import SlackClient, SlackError
 from idp.config import Settings
 from idp.db import Database
-from idp.deploy import service
+from idp.deploy import outbox, service
 from idp.deploy.notifications import MAX_ATTEMPTS, SlackNotifier, notifier_from_settings
-from idp.deploy.service import NotificationKind
+from idp.deploy.outbox import NotificationKind
 from idp.deploy.slack_messages import APPROVE_ACTION_ID, REJECT_ACTION_ID, main_message, thread_message
 from idp_local.emulators.slack import SlackEmulator, render_text
 
@@ -79,12 +79,12 @@ def _deployment(
         idempotency_key=None,
         request_fingerprint=None,
     )
-    service.enqueue(db, record.id, "requested")
+    outbox.enqueue(db, record.id, "requested")
     return record.id
 
 
 def _queue(db: Database, deployment_id: str, kind: NotificationKind) -> None:
-    assert service.enqueue(db, deployment_id, kind)
+    assert outbox.enqueue(db, deployment_id, kind)
 
 
 def _approve(db: Database, deployment_id: str, by: str = "bob@example.com", comment: str | None = None) -> None:
@@ -331,7 +331,7 @@ def test_a_deployment_locked_by_another_sender_is_left_to_it(
     holder = Database(database_url, schema=database_schema)
     try:
         with holder.transaction():
-            assert service.try_lock_notifications(holder, deployment_id)
+            assert outbox.try_lock_notifications(holder, deployment_id)
             assert notifier.deliver(db) == 0
             assert slack.calls() == []
         assert notifier.deliver(db) == 1

@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from idp.config import Settings
-from idp.deploy import flows
+from idp.deploy import approvals
 from idp.deploy.models import DeployPolicyUpdate
 from idp.deploy.policy import DeployConfig, effective_policy, needs_approval
 from idp.errors import Forbidden, InvalidInput
@@ -47,16 +47,16 @@ def test_config_from_settings() -> None:
 
 
 def test_get_policy_shows_the_defaults_and_the_approvers(kit: Kit) -> None:
-    policy = flows.get_policy(kit.db, kit.caller(kit.VIEWER), kit.TENANT, config=kit.CONFIG)
+    policy = approvals.get_policy(kit.db, kit.caller(kit.VIEWER), kit.TENANT, config=kit.CONFIG)
     assert policy.approval_environments == ["prod"] and policy.approval_channel is None
     assert policy.approvers == sorted([kit.OWNER, kit.OTHER_OWNER, kit.ADMIN])
 
 
 def test_an_owner_changes_the_policy_and_deploys_follow_it(kit: Kit) -> None:
     update = DeployPolicyUpdate(approval_environments=["dev"], approval_channel="C0APPROVE", approval_ttl_seconds=300)
-    policy = flows.set_policy(kit.db, kit.caller(kit.OWNER), kit.TENANT, update, config=kit.CONFIG)
+    policy = approvals.set_policy(kit.db, kit.caller(kit.OWNER), kit.TENANT, update, config=kit.CONFIG)
     assert policy.approval_environments == ["dev"] and policy.approval_ttl_seconds == 300
-    assert flows.get_policy(kit.db, kit.caller(kit.VIEWER), kit.TENANT).approval_channel == "C0APPROVE"
+    assert approvals.get_policy(kit.db, kit.caller(kit.VIEWER), kit.TENANT).approval_channel == "C0APPROVE"
 
     assert kit.deploy(kit.DEVELOPER, "dev").state == "pending_approval"
     prod = kit.deploy(kit.DEVELOPER, "prod")
@@ -67,9 +67,11 @@ def test_an_owner_changes_the_policy_and_deploys_follow_it(kit: Kit) -> None:
 def test_only_owners_change_the_policy_and_only_to_the_tenants_environments(kit: Kit) -> None:
     update = DeployPolicyUpdate(approval_environments=["prod"])
     with pytest.raises(Forbidden):
-        flows.set_policy(kit.db, kit.caller(kit.ADMIN), kit.TENANT, update)
+        approvals.set_policy(kit.db, kit.caller(kit.ADMIN), kit.TENANT, update)
     with pytest.raises(InvalidInput) as caught:
-        flows.set_policy(kit.db, kit.caller(kit.OWNER), kit.TENANT, DeployPolicyUpdate(approval_environments=["qa"]))
+        approvals.set_policy(
+            kit.db, kit.caller(kit.OWNER), kit.TENANT, DeployPolicyUpdate(approval_environments=["qa"])
+        )
     assert caught.value.status == 422 and "qa" in caught.value.message
     with pytest.raises(ValidationError):
         DeployPolicyUpdate.model_validate({"approval_environments": ["prod"], "approval_ttl_seconds": 5})

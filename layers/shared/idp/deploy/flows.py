@@ -1,12 +1,15 @@
-"""Deployments: requests, rollbacks, approvals and the approval policy, for every front end.
+"""Deployments: requests, rollbacks and reads, for every front end (decisions and the approval
+policy are `idp.deploy.approvals`).
 
-Each change commits with its audit entry and its Slack outbox row (only when the deployment
+Each request commits with its audit entry and its Slack outbox row (only when the deployment
 has a slack_channel); after the commit the notifier, when given, delivers that deployment's
-rows (the poller delivers whatever is left). A deployment that needs no approval, or has just
-been approved, is started at once through `tracking.start_sync` (the poller's own function).
-If Argo CD fails at that moment the decision stands: the deployment stays `approved` with the
-reason in `message` and the poller starts it later; the request or approval still answers
-with that state (no error: nothing the caller could retry would help).
+rows (the poller delivers whatever is left). A deployment that needs no approval is started
+at once through `tracking.start_sync` (the poller's own function). If Argo CD fails at that
+moment the request stands: the deployment stays `approved` with the reason in `message` and
+the poller starts it later; the request still answers with that state (no error: nothing the
+caller could retry would help).
+
+`authorized_deployment`, `read_deployment` and `tenant_policy` are shared with `approvals`.
 
 `config` (approval defaults, destination server) defaults to the settings.
 """
@@ -16,26 +19,18 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from idp.audit.service import record as audit
 from idp.auth.permissions import Action, authorize
 from idp.clients.argocd import ArgoCdClient
 from idp.db import Database
-from idp.deploy import service, tracking
+from idp.deploy import outbox, service, tracking
 from idp.deploy.apps import AppRecord, get_app_record
-from idp.deploy.models import (
-    DeploymentCreate,
-    DeploymentDecision,
-    DeploymentKind,
-    DeploymentRead,
-    DeployPolicyRead,
-    DeployPolicyUpdate,
-    RollbackCreate,
-)
+from idp.deploy.models import DeploymentCreate, DeploymentKind, DeploymentRead, DeployPolicyRead, RollbackCreate
 from idp.deploy.policy import DeployConfig, effective_policy, needs_approval
 from idp.deploy.service import DeploymentRecord
-from idp.errors import Conflict, Forbidden, IdpError, InvalidInput, NotFound
+from idp.errors import Conflict, InvalidInput, NotFound
 from idp.http.caller import Caller
 from idp.tenants import service as tenants
 from idp.tenants.service import TenantRecord
@@ -44,27 +39,17 @@ if TYPE_CHECKING:
     from idp.deploy.notifications import Notifier
 
 __all__ = [
-    "approve",
+    "authorized_deployment",
     "deployment_tenant",
     "get_deployment",
-    "get_policy",
     "list_deployments",
-    "reject",
+    "read_deployment",
     "request_deployment",
     "request_rollback",
-    "set_policy",
+    "tenant_policy",
 ]
 
 MAX_IDEMPOTENCY_KEY = 200
-_TIME = "%Y-%m-%d %H:%M:%S UTC"
-
-
-def _config(config: DeployConfig | None) -> DeployConfig:
-    if config is not None:
-        return config
-    from idp.config import get_settings
-
-    return DeployConfig.from_settings(get_settings())
 
 
 def _fingerprint(**fields: str | None) -> str:
@@ -77,7 +62,7 @@ def _deployment_not_found(deployment_id: str) -> NotFound:
     )
 
 
-def _policy(db: Database, tenant: TenantRecord, config: DeployConfig) -> DeployPolicyRead:
+def tenant_policy(db: Database, tenant: TenantRecord, config: DeployConfig) -> DeployPolicyRead:
     return effective_policy(
         tenant.name,
         tenant.environments,
@@ -122,7 +107,7 @@ def request_deployment(
         idempotency_key=idempotency_key,
         fingerprint=fingerprint,
         resolve=lambda _db, _app: request.revision,
-        config=_config(config),
+        config=DeployConfig.resolve(config),
     )
 
 
@@ -162,7 +147,7 @@ def request_rollback(
         idempotency_key=idempotency_key,
         fingerprint=fingerprint,
         resolve=lambda db, app_record: _rollback_revision(db, app_record, request.environment, request.to),
-        config=_config(config),
+        config=DeployConfig.resolve(config),
     )
 
 
@@ -201,7 +186,7 @@ def _request(
                 details=[{"field": "environment", "message": "not an environment of the app"}],
             )
         revision = resolve(db, app_record)
-        policy = _policy(db, tenant_record, config)
+        policy = tenant_policy(db, tenant_record, config)
         approval = needs_approval(policy, environment)
         current = service.succeeded_deployments(db, app_record.id, environment, limit=1)
         deployment = service.insert_deployment(
@@ -234,11 +219,11 @@ def _request(
                 "approval_required": approval,
             },
         )
-        service.enqueue(db, deployment.id, "requested")
+        outbox.enqueue(db, deployment.id, "requested")
     if not approval:
         tracking.start_sync(db, argocd, deployment.id, config=config)
     tracking.deliver(db, notifier, deployment.id)
-    return _read(db, deployment.id), True
+    return read_deployment(db, deployment.id), True
 
 
 def _replay(db: Database, tenant: TenantRecord, caller: Caller, key: str, fingerprint: str) -> DeploymentRecord | None:
@@ -284,7 +269,7 @@ def _rollback_revision(db: Database, app: AppRecord, environment: str, to: str |
 
 
 # -- reads ------------------------------------------------------------------------------
-def _read(db: Database, deployment_id: str) -> DeploymentRead:
+def read_deployment(db: Database, deployment_id: str) -> DeploymentRead:
     with db.transaction():
         deployment = service.get_deployment(db, deployment_id)
     if deployment is None:
@@ -308,7 +293,7 @@ def deployment_tenant(db: Database, deployment_id: str) -> str | None:
     return deployment.tenant if deployment else None
 
 
-def _authorized(
+def authorized_deployment(
     db: Database, caller: Caller, deployment_id: str, action: Action, *, lock: bool = False
 ) -> DeploymentRecord:
     """The deployment if the caller may do `action` on its tenant; 404 for unknown ids and outsiders."""
@@ -324,155 +309,4 @@ def _authorized(
 
 def get_deployment(db: Database, caller: Caller, deployment_id: str) -> DeploymentRead:
     with db.transaction():
-        return _authorized(db, caller, deployment_id, Action.APPS_READ).read()
-
-
-# -- decisions --------------------------------------------------------------------------
-def approve(
-    db: Database,
-    argocd: ArgoCdClient,
-    notifier: Notifier | None,
-    caller: Caller,
-    deployment_id: str,
-    decision: DeploymentDecision | None = None,
-    *,
-    config: DeployConfig | None = None,
-) -> DeploymentRead:
-    """Approves a pending deployment and starts its sync (once, however many approvers click).
-
-    403 `self_approval` for the requester; 409 `already_decided` (naming who and when);
-    409 `approval_expired` once past the deadline (recorded expired first).
-    """
-    _decide(db, notifier, caller, deployment_id, decision, "approved")
-    tracking.start_sync(db, argocd, deployment_id, config=_config(config))
-    tracking.deliver(db, notifier, deployment_id)
-    return _read(db, deployment_id)
-
-
-def reject(
-    db: Database,
-    notifier: Notifier | None,
-    caller: Caller,
-    deployment_id: str,
-    decision: DeploymentDecision | None = None,
-) -> DeploymentRead:
-    """Rejects a pending deployment (its requester may withdraw it this way too)."""
-    _decide(db, notifier, caller, deployment_id, decision, "rejected")
-    tracking.deliver(db, notifier, deployment_id)
-    return _read(db, deployment_id)
-
-
-def _decide(
-    db: Database,
-    notifier: Notifier | None,
-    caller: Caller,
-    deployment_id: str,
-    decision: DeploymentDecision | None,
-    state: Literal["approved", "rejected"],
-) -> None:
-    comment = decision.comment if decision else None
-    if caller.kind != "user":
-        raise Forbidden("only people decide on deployments, not service accounts", code="forbidden")
-    refusal: IdpError | None = None
-    with db.transaction():
-        deployment = _authorized(db, caller, deployment_id, Action.DEPLOY_APPROVE, lock=True)
-        refusal = _refusal(db, caller, deployment, state)
-        if refusal is None:
-            decided = service.decide(db, deployment.id, state=state, decided_by=caller.user_id, comment=comment)
-            assert decided is not None
-            service.enqueue(db, deployment.id, state)
-            audit(
-                db,
-                caller,
-                "deployment.approve" if state == "approved" else "deployment.reject",
-                deployment.id,
-                tenant=deployment.tenant,
-                details={"app": deployment.app, "environment": deployment.environment, "comment": comment},
-            )
-    if refusal is not None:
-        # The refusal (and an expiry it found) is committed above; tell the caller now.
-        tracking.deliver(db, notifier, deployment_id)
-        raise refusal
-
-
-def _refusal(
-    db: Database, caller: Caller, deployment: DeploymentRecord, state: Literal["approved", "rejected"]
-) -> IdpError | None:
-    """Why this decision cannot be taken (recording an expiry or a refused self-approval), or None."""
-    if deployment.state == "expired":
-        return _expired_error(deployment)
-    if deployment.state != "pending_approval":
-        if deployment.decided_by is None:
-            message = f"deployment {deployment.id} needed no approval; it is {deployment.state}"
-        else:
-            decided_at = deployment.decided_at.strftime(_TIME) if deployment.decided_at else "an unknown time"
-            verb = "rejected" if deployment.state == "rejected" else "approved"
-            message = (
-                f"deployment {deployment.id} was already {verb} by {deployment.decided_by} at {decided_at};"
-                f" it is {deployment.state}"
-            )
-        return Conflict(
-            message,
-            code="already_decided",
-            details={
-                "deployment": deployment.id,
-                "state": deployment.state,
-                "decided_by": deployment.decided_by,
-                "decided_at": deployment.decided_at.isoformat() if deployment.decided_at else None,
-            },
-        )
-    if state == "approved" and caller.user_id == deployment.requested_by:
-        audit(
-            db,
-            caller,
-            "deployment.approve",
-            deployment.id,
-            tenant=deployment.tenant,
-            outcome="denied",
-            details={"app": deployment.app, "environment": deployment.environment, "reason": "self_approval"},
-        )
-        return Forbidden(
-            f"you requested deployment {deployment.id}; another owner or admin must approve it",
-            code="self_approval",
-            details={"deployment": deployment.id, "requested_by": deployment.requested_by},
-        )
-    expires = deployment.approval_expires_at
-    if expires is not None and expires <= service.db_now(db):
-        tracking.expire_locked(db, deployment)
-        return _expired_error(deployment)
-    return None
-
-
-def _expired_error(deployment: DeploymentRecord) -> Conflict:
-    expires = deployment.approval_expires_at
-    when = expires.strftime(_TIME) if expires else "its deadline"
-    return Conflict(
-        f"the approval request of deployment {deployment.id} expired at {when}; request the deployment again",
-        code="approval_expired",
-        details={"deployment": deployment.id, "expired_at": expires.isoformat() if expires else None},
-    )
-
-
-# -- approval policy --------------------------------------------------------------------
-def get_policy(db: Database, caller: Caller, tenant: str, *, config: DeployConfig | None = None) -> DeployPolicyRead:
-    with db.transaction():
-        return _policy(db, authorize(db, caller, tenant, Action.APPS_READ), _config(config))
-
-
-def set_policy(
-    db: Database, caller: Caller, tenant: str, update: DeployPolicyUpdate, *, config: DeployConfig | None = None
-) -> DeployPolicyRead:
-    """Replaces the tenant's policy; its environments must be the tenant's (422)."""
-    with db.transaction():
-        tenant_record = authorize(db, caller, tenant, Action.DEPLOY_POLICY_MANAGE, for_update=True)
-        unknown = [e for e in update.approval_environments if e not in tenant_record.environments]
-        if unknown:
-            raise InvalidInput(
-                f"tenant '{tenant}' has no environment {', '.join(unknown)}"
-                f" (it has: {', '.join(tenant_record.environments)})",
-                code="unknown_environment",
-                details=[{"field": "approval_environments", "message": f"unknown environment: {e}"} for e in unknown],
-            )
-        service.upsert_policy(db, tenant_record.id, update, updated_by=caller.user_id)
-        audit(db, caller, "deploy_policy.update", tenant, tenant=tenant, details=update.model_dump())
-        return _policy(db, tenant_record, _config(config))
+        return authorized_deployment(db, caller, deployment_id, Action.APPS_READ).read()

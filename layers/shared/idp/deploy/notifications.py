@@ -15,7 +15,7 @@ repeated update never shows an old state; an update is skipped when a later row 
 deployment is already queued (it will update the message anyway).
 
 Two processes never send one deployment's rows at once: each row is sent in its own short
-transaction holding the deployment's delivery lock (`service.try_lock_notifications`); a
+transaction holding the deployment's delivery lock (`outbox.try_lock_notifications`); a
 process that cannot take it leaves the deployment to the one that holds it. A Slack
 failure records `attempts` and `last_error` on the row and stops that deployment (its later
 rows wait, to keep the order); other deployments go on. A row that failed `MAX_ATTEMPTS`
@@ -29,8 +29,9 @@ from typing import TYPE_CHECKING, Protocol
 
 from idp.clients.slack import SlackClient, SlackError
 from idp.db import Database
-from idp.deploy import service
-from idp.deploy.service import DeploymentRecord, NotificationRecord
+from idp.deploy import outbox, service
+from idp.deploy.outbox import NotificationRecord
+from idp.deploy.service import DeploymentRecord
 from idp.deploy.slack_messages import THREAD_KINDS, ThreadKind, main_message, thread_message
 from idp.observability import logger
 
@@ -58,16 +59,16 @@ class SlackNotifier:
         self.client = client
 
     def deliver(self, db: Database, deployment_id: str | None = None) -> int:
-        ids = [deployment_id] if deployment_id else service.deployments_with_unsent(db, limit=_BATCH)
+        ids = [deployment_id] if deployment_id else outbox.deployments_with_unsent(db, limit=_BATCH)
         return sum(self._deliver_deployment(db, one) for one in ids)
 
     def _deliver_deployment(self, db: Database, deployment_id: str) -> int:
         sent = 0
         for _ in range(_ROWS_PER_DEPLOYMENT):
             with db.transaction():
-                if not service.try_lock_notifications(db, deployment_id):
+                if not outbox.try_lock_notifications(db, deployment_id):
                     return sent  # another process is sending this deployment's rows
-                pending = service.unsent_notifications(db, deployment_id, limit=2)
+                pending = outbox.unsent_notifications(db, deployment_id, limit=2)
                 record = service.get_deployment(db, deployment_id)
                 if not pending or record is None:
                     return sent
@@ -76,9 +77,9 @@ class SlackNotifier:
                     return sent
                 error = self._send(db, record, row, more_queued=len(pending) > 1)
                 if error is None:
-                    service.mark_sent(db, row.id)
+                    outbox.mark_sent(db, row.id)
                 else:
-                    service.mark_failed(db, row.id, error)
+                    outbox.mark_failed(db, row.id, error)
             if error is not None:
                 return sent  # later rows wait for this one (order), until the next pass
             sent += 1
@@ -116,7 +117,7 @@ class SlackNotifier:
         if record.slack_ts is None:
             ts = self.client.post_message(record.slack_channel, main.text, main.blocks)
             # Recorded at once: if a thread reply below fails, the retry must not post a second main message.
-            service.set_slack_message(db, record.id, record.slack_channel, ts)
+            outbox.set_slack_message(db, record.id, record.slack_channel, ts)
         else:
             ts = record.slack_ts
             if not more_queued:

@@ -40,6 +40,15 @@ class DeployConfig:
             destination_server=settings.argocd_destination_server,
         )
 
+    @classmethod
+    def resolve(cls, config: DeployConfig | None) -> DeployConfig:
+        """`config` itself, or (None) the one built from the settings."""
+        if config is not None:
+            return config
+        from idp.config import get_settings
+
+        return cls.from_settings(get_settings())
+
 
 def approvers(members: list[MemberRead]) -> list[str]:
     """Who may approve: the tenant's owners and admins (platform admins too, though not listed)."""

@@ -24,10 +24,11 @@ from pydantic import BaseModel
 from idp.audit.service import record as audit_record
 from idp.clients.argocd import ArgoCdClient, ArgoCdError
 from idp.db import Database
-from idp.deploy import argocd_objects, service
+from idp.deploy import argocd_objects, outbox, service
 from idp.deploy.apps import AppRecord, get_app_by_id
+from idp.deploy.outbox import NotificationKind
 from idp.deploy.policy import DeployConfig
-from idp.deploy.service import DeploymentRecord, NotificationKind
+from idp.deploy.service import DeploymentRecord
 from idp.observability import logger
 
 if TYPE_CHECKING:
@@ -69,14 +70,6 @@ class PollSummary(BaseModel):
         return PollSummary.model_validate({k: getattr(self, k) + getattr(other, k) for k in PollSummary.model_fields})
 
 
-def _config(config: DeployConfig | None) -> DeployConfig:
-    if config is not None:
-        return config
-    from idp.config import get_settings
-
-    return DeployConfig.from_settings(get_settings())
-
-
 def system_audit(db: Database, action: str, deployment: DeploymentRecord, **details: Any) -> None:
     """An audit entry for something the platform did on its own."""
     audit_record(
@@ -114,7 +107,7 @@ def start_sync(
     Application at the revision and asks Argo CD to sync (a rollback re-deploys the matching
     history entry). Argo CD failing leaves it approved with the reason; the poller retries.
     """
-    cfg = _config(config)
+    cfg = DeployConfig.resolve(config)
     with db.transaction():
         deployment = service.get_deployment(db, deployment_id, lock="skip")
         if deployment is None or deployment.state != "approved":
@@ -139,7 +132,7 @@ def start_sync(
             return "failed_to_start"
         started = service.mark_syncing(db, deployment.id)
         assert started is not None
-        service.enqueue(db, deployment.id, "started")
+        outbox.enqueue(db, deployment.id, "started")
         system_audit(db, "deployment.start", started, revision=started.revision, argocd_app=name)
         return "started"
 
@@ -264,7 +257,7 @@ def follow(
             history_id=verdict.history_id,
         )
         assert done is not None
-        service.enqueue(db, deployment.id, "succeeded")
+        outbox.enqueue(db, deployment.id, "succeeded")
         system_audit(
             db, "deployment.succeeded", done, revision=done.deployed_revision, seconds=done.read().duration_seconds
         )
@@ -281,7 +274,7 @@ def _terminate(argocd: ArgoCdClient, name: str) -> None:
 def _fail(db: Database, deployment: DeploymentRecord, message: str, *, from_states: tuple[Any, ...]) -> None:
     done = service.finish(db, deployment.id, state="failed", message=message, from_states=from_states)
     if done is not None:
-        service.enqueue(db, deployment.id, "failed")
+        outbox.enqueue(db, deployment.id, "failed")
         system_audit(db, "deployment.failed", done, revision=done.revision, message=message, outcome_state=done.state)
 
 
@@ -301,7 +294,7 @@ def expire_locked(db: Database, deployment: DeploymentRecord) -> bool:
     if done is None:
         return False
     kind: NotificationKind = "expired"
-    service.enqueue(db, deployment.id, kind)
+    outbox.enqueue(db, deployment.id, kind)
     system_audit(db, "deployment.expire", done, expired_at=done.approval_expires_at)
     return True
 
@@ -321,7 +314,7 @@ def poll_once(
     `config` defaults to the settings (deploy_timeout_seconds, argocd_destination_server);
     `now` (default: the database's clock) lets tests move time forward.
     """
-    cfg = _config(config)
+    cfg = DeployConfig.resolve(config)
     summary = PollSummary()
     for deployment_id in service.ids_for_deleted_apps(db):
         summary.failed += bool(_guarded(summary, partial(_fail_deleted, db, deployment_id)))

@@ -14,7 +14,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from idp import deps
 from idp.config import get_settings
-from idp.deploy import apps, flows
+from idp.deploy import approvals, apps, flows
 from idp.deploy.models import (
     AppCreate,
     AppRead,
@@ -141,20 +141,20 @@ def get_deployment(deployment: DeploymentId) -> DeploymentRead:
 
 @router.post("/deployments/<deployment>/approve", summary="Approve a deployment waiting for approval")
 def approve_deployment(deployment: DeploymentId, body: DeploymentDecision | None = None) -> DeploymentRead:
-    return flows.approve(deps.database(), deps.argocd(), deps.notifier(), _caller(), deployment, body)
+    return approvals.approve(deps.database(), deps.argocd(), deps.notifier(), _caller(), deployment, body)
 
 
 @router.post("/deployments/<deployment>/reject", summary="Reject a deployment waiting for approval")
 def reject_deployment(deployment: DeploymentId, body: DeploymentDecision | None = None) -> DeploymentRead:
-    return flows.reject(deps.database(), deps.notifier(), _caller(), deployment, body)
+    return approvals.reject(deps.database(), deps.notifier(), _caller(), deployment, body)
 
 
 # -- approval policy ------------------------------------------------------------------
 @router.get("/tenants/<tenant>/deploy-policy", summary="Which environments need an approval, where and for how long")
 def get_policy(tenant: TenantName) -> DeployPolicyRead:
-    return flows.get_policy(deps.database(), _caller(), tenant)
+    return approvals.get_policy(deps.database(), _caller(), tenant)
 
 
 @router.put("/tenants/<tenant>/deploy-policy", summary="Replace the tenant's approval policy")
 def set_policy(tenant: TenantName, body: DeployPolicyUpdate) -> DeployPolicyRead:
-    return flows.set_policy(deps.database(), _caller(), tenant, body)
+    return approvals.set_policy(deps.database(), _caller(), tenant, body)
