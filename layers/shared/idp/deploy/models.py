@@ -160,7 +160,9 @@ class DeploymentRead(BaseModel):
     environment: str
     kind: DeploymentKind
     revision: str
-    previous_revision: str | None = None
+    previous_revision: str | None = Field(
+        default=None, description="the last revision that succeeded in this environment when it was requested"
+    )
     state: DeploymentState
     message: str | None = None
     requested_by: str
