@@ -24,7 +24,7 @@ from idp.deploy.flows import authorized_deployment, read_deployment, tenant_poli
 from idp.deploy.models import DeploymentDecision, DeploymentRead, DeployPolicyRead, DeployPolicyUpdate
 from idp.deploy.policy import DeployConfig
 from idp.deploy.service import DeploymentRecord
-from idp.errors import Conflict, Forbidden, IdpError, InvalidInput
+from idp.errors import Conflict, Forbidden, IdpError
 from idp.http.caller import Caller
 
 if TYPE_CHECKING:
@@ -173,14 +173,7 @@ def set_policy(
     """Replaces the tenant's policy; its environments must be the tenant's (422)."""
     with db.transaction():
         tenant_record = authorize(db, caller, tenant, Action.DEPLOY_POLICY_MANAGE, for_update=True)
-        unknown = [e for e in update.approval_environments if e not in tenant_record.environments]
-        if unknown:
-            raise InvalidInput(
-                f"tenant '{tenant}' has no environment {', '.join(unknown)}"
-                f" (it has: {', '.join(tenant_record.environments)})",
-                code="unknown_environment",
-                details=[{"field": "approval_environments", "message": f"unknown environment: {e}"} for e in unknown],
-            )
+        tenant_record.require_environments(update.approval_environments, field="approval_environments")
         service.upsert_policy(db, tenant_record.id, update, updated_by=caller.user_id)
         audit(db, caller, "deploy_policy.update", tenant, tenant=tenant, details=update.model_dump())
         return tenant_policy(db, tenant_record, DeployConfig.resolve(config))

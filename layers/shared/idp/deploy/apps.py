@@ -186,14 +186,7 @@ def create_app(
 
 def _check_spec(db: Database, tenant: TenantRecord, spec: AppCreate) -> list[str]:
     environments = spec.environments or list(tenant.environments)
-    unknown = [env for env in environments if env not in tenant.environments]
-    if unknown:
-        raise InvalidInput(
-            f"tenant '{tenant.name}' has no environment {', '.join(unknown)}"
-            f" (it has: {', '.join(tenant.environments)})",
-            code="unknown_environment",
-            details=[{"field": "environments", "message": f"unknown environment: {env}"} for env in unknown],
-        )
+    tenant.require_environments(environments, field="environments")
     for env in environments:
         try:
             argocd_objects.application_name(tenant.name, spec.name, env)

@@ -89,23 +89,16 @@ def request_deployment(
 
     Needs approval (policy) → pending_approval; else approved and the sync starts at once.
     """
-    fingerprint = _fingerprint(
-        kind="deploy",
-        tenant=tenant,
-        app=app,
-        environment=request.environment,
-        revision=request.revision,
-        slack_channel=request.slack_channel,
-    )
     return _request(
         db,
         argocd,
         notifier,
         caller,
-        (tenant, app, request.environment, request.slack_channel),
+        tenant,
+        app,
+        request,
         kind="deploy",
         idempotency_key=idempotency_key,
-        fingerprint=fingerprint,
         resolve=lambda _db, _app: request.revision,
         config=DeployConfig.resolve(config),
     )
@@ -129,23 +122,16 @@ def request_rollback(
     one the environment was last synced to. None → 409 `nothing_to_roll_back_to`; an unknown
     `to` → 422 `unknown_rollback_target`. Approval rules are those of any deployment.
     """
-    fingerprint = _fingerprint(
-        kind="rollback",
-        tenant=tenant,
-        app=app,
-        environment=request.environment,
-        to=request.to,
-        slack_channel=request.slack_channel,
-    )
     return _request(
         db,
         argocd,
         notifier,
         caller,
-        (tenant, app, request.environment, request.slack_channel),
+        tenant,
+        app,
+        request,
         kind="rollback",
         idempotency_key=idempotency_key,
-        fingerprint=fingerprint,
         resolve=lambda db, app_record: _rollback_revision(db, app_record, request.environment, request.to),
         config=DeployConfig.resolve(config),
     )
@@ -156,16 +142,19 @@ def _request(
     argocd: ArgoCdClient,
     notifier: Notifier | None,
     caller: Caller,
-    target: tuple[str, str, str, str | None],
+    tenant: str,
+    app: str,
+    request: DeploymentCreate | RollbackCreate,
     *,
     kind: DeploymentKind,
     idempotency_key: str | None,
-    fingerprint: str,
     resolve: Callable[[Database, AppRecord], str],
     config: DeployConfig,
 ) -> tuple[DeploymentRead, bool]:
-    """`target`: (tenant, app, environment, slack_channel) of the request."""
-    tenant, app, environment, slack_channel = target
+    """Records the deployment (`resolve` names its revision) and starts it when no approval is needed."""
+    environment, slack_channel = request.environment, request.slack_channel
+    # Everything the caller asked for: a repeated Idempotency-Key must come with the same request.
+    fingerprint = _fingerprint(kind=kind, tenant=tenant, app=app, **request.model_dump())
     if idempotency_key is not None and not 1 <= len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
         raise InvalidInput(
             f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters",

@@ -50,6 +50,17 @@ class TenantRecord(BaseModel):
     def namespaces(self) -> list[str]:
         return [self.namespace(env) for env in self.environments]
 
+    def require_environments(self, environments: list[str], *, field: str) -> None:
+        """InvalidInput (code `unknown_environment`) naming each of `environments` the tenant lacks."""
+        unknown = [env for env in environments if env not in self.environments]
+        if unknown:
+            raise InvalidInput(
+                f"tenant '{self.name}' has no environment {', '.join(unknown)}"
+                f" (it has: {', '.join(self.environments)})",
+                code="unknown_environment",
+                details=[{"field": field, "message": f"unknown environment: {env}"} for env in unknown],
+            )
+
 
 _COLUMNS = (
     "id::text AS id, name, display_name, environments, quotas, status, status_reason,"
