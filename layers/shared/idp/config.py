@@ -114,7 +114,6 @@ class Settings(BaseSettings):
 
     # Observability
     log_level: str = "INFO"
-    service_name: str = "idp"
     enable_tracer: bool = False
     enable_swagger: bool = False
 
