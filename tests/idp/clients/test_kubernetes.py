@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from idp.clients.kubernetes import KINDS, KubeClient, KubeError, KubeNotFound, eks_token
+from idp.clients.kubernetes import KINDS, KubeClient, KubeError, KubeInvalid, KubeNotFound, eks_token
 from idp.config import Settings
 from idp.errors import DownstreamError
 
@@ -72,6 +72,15 @@ def test_errors_become_ours(kube_client: KubeClient, kube: Any) -> None:
     with pytest.raises(KubeError) as failure:
         kube_client.get(KINDS["Namespace"], "x")
     assert isinstance(failure.value, DownstreamError) and failure.value.kube_status == 503
+
+
+@pytest.mark.parametrize("name", ["team-dev\n", "Team-Dev", "t" * 64])
+def test_invalid_namespace_is_kube_invalid(kube_client: KubeClient, kube: Any, name: str) -> None:
+    with pytest.raises(KubeInvalid) as caught:
+        kube_client.create(_ns(name))
+    assert caught.value.kube_status == 422 and caught.value.reason == "Invalid"
+    assert "metadata.name: Invalid value" in caught.value.message
+    assert name not in [ns["metadata"]["name"] for ns in kube.objects("namespaces")]
 
 
 def test_unreachable_api_is_a_downstream_error(tmp_path: Any) -> None:

@@ -93,6 +93,120 @@ def test_bad_name_is_422_invalid(api: client.ApiClient, kind: str, name: str) ->
     assert status["details"]["causes"][0]["field"] == "metadata.name"
 
 
+_LABEL_HELP = (
+    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end"
+    " with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is"
+    " '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
+)
+_SUBDOMAIN_HELP = (
+    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start"
+    " and end with an alphanumeric character (e.g. 'example.com', regex used for validation is"
+    " '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+)
+_TOO_LONG = "must be no more than 63 characters"
+
+
+def _invalid_name_status(kind: str, name: str, *errors: str) -> dict[str, Any]:
+    """The Status a real API server answers for an invalid metadata.name (Go quotes names with %q)."""
+    causes = [
+        {"reason": "FieldValueInvalid", "message": f"Invalid value: {json.dumps(name)}: {e}", "field": "metadata.name"}
+        for e in errors
+    ]
+    parts = [f"metadata.name: {c['message']}" for c in causes]
+    summary = parts[0] if len(parts) == 1 else "[" + ", ".join(parts) + "]"
+    return {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": f"{kind} {json.dumps(name)} is invalid: {summary}",
+        "reason": "Invalid",
+        "details": {"name": name, "kind": kind, "causes": causes},
+        "code": 422,
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "errors"),
+    [
+        ("dev\n", [_LABEL_HELP]),  # Python's `$` would accept it; the API server's Go regex does not
+        ("Bad", [_LABEL_HELP]),
+        ("a" * 64, [_TOO_LONG]),
+        ("A" * 64, [_TOO_LONG, _LABEL_HELP]),  # length first, as the API server reports it
+        ("has.dot", ["must not contain dots"]),
+    ],
+    ids=["trailing-newline", "upper-case", "64-chars", "64-upper", "dot"],
+)
+def test_invalid_namespace_name_is_422_with_the_api_servers_status(
+    kube: KubernetesEmulator, name: str, errors: list[str]
+) -> None:
+    answer = requests.post(f"{kube.url}/api/v1/namespaces", json={"metadata": {"name": name}}, timeout=5)
+    assert answer.status_code == 422
+    assert answer.json() == _invalid_name_status("Namespace", name, *errors)
+    assert name not in [n["metadata"]["name"] for n in kube.objects("namespaces")]
+
+
+@pytest.mark.parametrize(
+    ("plural", "kind"),
+    [("configmaps", "ConfigMap"), ("resourcequotas", "ResourceQuota"), ("serviceaccounts", "ServiceAccount")],
+)
+@pytest.mark.parametrize("name", ["settings\n", "Settings", "-settings", "settings."])
+def test_invalid_subdomain_name_is_422(kube: KubernetesEmulator, plural: str, kind: str, name: str) -> None:
+    requests.post(f"{kube.url}/api/v1/namespaces", json={"metadata": {"name": "team-dev"}}, timeout=5)
+    answer = requests.post(
+        f"{kube.url}/api/v1/namespaces/team-dev/{plural}", json={"metadata": {"name": name}}, timeout=5
+    )
+    assert answer.status_code == 422
+    assert answer.json() == _invalid_name_status(kind, name, _SUBDOMAIN_HELP)
+    assert kube.objects(plural, "team-dev") == []
+
+
+def test_valid_names_are_still_created(kube: KubernetesEmulator) -> None:
+    url = f"{kube.url}/api/v1/namespaces"
+    for name in ("team-dev", "a" * 63, "0-9"):
+        assert requests.post(url, json={"metadata": {"name": name}}, timeout=5).status_code == 201, name
+    # Subdomain kinds take dots and up to 253 characters; ServiceAccounts are subdomains too (not labels).
+    for plural, name in (("configmaps", "app.settings"), ("serviceaccounts", "ci.bot"), ("secrets", "s" * 253)):
+        made = requests.post(f"{url}/team-dev/{plural}", json={"metadata": {"name": name}}, timeout=5)
+        assert made.status_code == 201, made.text
+    too_long = requests.post(f"{url}/team-dev/configmaps", json={"metadata": {"name": "c" * 254}}, timeout=5)
+    assert too_long.status_code == 422
+    assert too_long.json()["details"]["causes"][0]["message"].endswith("must be no more than 253 characters")
+
+
+def test_rbac_names_are_path_segments(kube: KubernetesEmulator) -> None:
+    url = f"{kube.url}/apis/rbac.authorization.k8s.io/v1/clusterroles"
+    assert requests.post(url, json={"metadata": {"name": "System:Aggregate"}}, timeout=5).status_code == 201
+    for name, error in (("a/b", "may not contain '/'"), ("a%b", "may not contain '%'"), ("..", "may not be '..'")):
+        answer = requests.post(url, json={"metadata": {"name": name}}, timeout=5)
+        assert answer.status_code == 422, name
+        message = f'ClusterRole.rbac.authorization.k8s.io "{name}" is invalid: metadata.name: Invalid value: "{name}": '
+        assert answer.json()["message"] == message + error
+
+
+def test_a_namespace_in_the_path_must_exist_so_an_invalid_one_is_404(kube: KubernetesEmulator) -> None:
+    # As the real API server (NamespaceLifecycle admission runs before validation): an invalid
+    # namespace can never have been created, so the request is refused as for any missing one.
+    answer = requests.post(
+        f"{kube.url}/api/v1/namespaces/dev%0A/configmaps", json={"metadata": {"name": "cm"}}, timeout=5
+    )
+    assert answer.status_code == 404
+    assert answer.json()["message"] == 'namespaces "dev\\n" not found'
+
+
+def test_replace_refuses_a_name_that_differs_from_the_url(kube: KubernetesEmulator) -> None:
+    url = f"{kube.url}/api/v1/namespaces"
+    requests.post(url, json={"metadata": {"name": "team-dev"}}, timeout=5)
+    requests.post(f"{url}/team-dev/configmaps", json={"metadata": {"name": "cm"}}, timeout=5)
+    for name in ("other", "cm\n", "CM"):
+        answer = requests.put(f"{url}/team-dev/configmaps/cm", json={"metadata": {"name": name}}, timeout=5)
+        assert (answer.status_code, answer.json()["reason"]) == (400, "BadRequest"), name
+        assert answer.json()["message"] == f"the name of the object ({name}) does not match the name on the URL (cm)"
+    # A PUT to the invalid name itself finds nothing: it can never have been created.
+    missing = requests.put(f"{url}/team-dev/configmaps/cm%0A", json={"metadata": {"name": "cm\n"}}, timeout=5)
+    assert missing.status_code == 404
+
+
 def test_generate_name_and_missing_name(api: client.ApiClient) -> None:
     _namespace(api, "gen")
     core = client.CoreV1Api(api)

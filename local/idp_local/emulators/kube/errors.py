@@ -88,14 +88,19 @@ def _qualified(word: str, group: str) -> str:
     return f"{word}.{group}" if group else word
 
 
+def _quote(name: str) -> str:
+    """A name as the API server's messages quote it (Go's %q): escaped, so "dev\\n" shows as such."""
+    return json.dumps(name, ensure_ascii=False)
+
+
 def not_found(plural: str, group: str, name: str) -> ApiError:
-    return ApiError(404, f'{_qualified(plural, group)} "{name}" not found', details=_details(name, group, plural))
+    return ApiError(404, f"{_qualified(plural, group)} {_quote(name)} not found", details=_details(name, group, plural))
 
 
 def already_exists(plural: str, group: str, name: str) -> ApiError:
     return ApiError(
         409,
-        f'{_qualified(plural, group)} "{name}" already exists',
+        f"{_qualified(plural, group)} {_quote(name)} already exists",
         reason="AlreadyExists",
         details=_details(name, group, plural),
     )
@@ -105,7 +110,7 @@ def conflict(plural: str, group: str, name: str, why: str | None = None) -> ApiE
     why = why or "the object has been modified; please apply your changes to the latest version and try again"
     return ApiError(
         409,
-        f'Operation cannot be fulfilled on {_qualified(plural, group)} "{name}": {why}',
+        f"Operation cannot be fulfilled on {_qualified(plural, group)} {_quote(name)}: {why}",
         details=_details(name, group, plural),
     )
 
@@ -115,7 +120,7 @@ def invalid(kind: str, group: str, name: str, causes: list[Cause]) -> ApiError:
     summary = parts[0] if len(parts) == 1 else "[" + ", ".join(parts) + "]"
     details = _details(name, group, kind)
     details["causes"] = causes
-    return ApiError(422, f'{_qualified(kind, group)} "{name}" is invalid: {summary}', details=details)
+    return ApiError(422, f"{_qualified(kind, group)} {_quote(name)} is invalid: {summary}", details=details)
 
 
 def bad_request(message: str) -> ApiError:

@@ -14,9 +14,11 @@ __all__ = ["initial_status", "prepare", "validate_metadata"]
 
 Obj = dict[str, Any]
 
-_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_DNS1035_RE = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
-_SUBDOMAIN_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+# Always fullmatch: the API server's Go regexes are anchored with `^...$`, and Go's `$` is the
+# end of the text, where Python's also matches before a trailing newline ("dev\n").
+_LABEL_RE = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+_DNS1035_RE = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
+_SUBDOMAIN_RE = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 
 _LABEL_HELP = (
     "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must "
@@ -38,20 +40,32 @@ _RBAC_GROUP = "rbac.authorization.k8s.io"
 
 
 def _name_errors(rt: ResourceType, name: str) -> list[str]:
-    if rt.group == _RBAC_GROUP:  # RBAC names are path segments: "system:aggregate-to-admin" is fine
+    """metadata.name's errors, as the API server's per-kind name validators word them.
+
+    The real rules (k8s.io/apimachinery validation, the kinds' ValidateXName):
+    - Namespace: a DNS-1123 label (IsDNS1123Label: at most 63, no dots);
+    - Service: a DNS-1035 label (starts with a letter);
+    - RBAC kinds (Role, ClusterRole, RoleBinding, ClusterRoleBinding): a path segment
+      (IsValidPathSegmentName: not '.' or '..', no '/' or '%'), so "system:aggregate-to-admin" is fine;
+    - everything else, ServiceAccount included (ValidateServiceAccountName = NameIsDNSSubdomain),
+      and custom resources: a DNS-1123 subdomain (at most 253).
+    Length is reported before the pattern, as the API server does.
+    """
+    if rt.group == _RBAC_GROUP:
         if name in (".", ".."):
             return [f"may not be '{name}'"]
         return [f"may not contain '{c}'" for c in "/%" if c in name]
-    if rt.key in (("", "namespaces"), ("", "services")):
-        regex, help_text = (_LABEL_RE, _LABEL_HELP) if rt.plural == "namespaces" else (_DNS1035_RE, _DNS1035_HELP)
-        errors = [] if regex.match(name) else [help_text]
-        if len(name) > 63:
-            errors.append("must be no more than 63 characters")
+    if rt.key == ("", "namespaces"):
+        errors = ["must be no more than 63 characters"] if len(name) > 63 else []
+        if not _LABEL_RE.fullmatch(name):
+            # A valid subdomain (length already checked) that is no label can only have dots.
+            errors.append("must not contain dots" if _SUBDOMAIN_RE.fullmatch(name) else _LABEL_HELP)
         return errors
-    errors = [] if _SUBDOMAIN_RE.match(name) else [_SUBDOMAIN_HELP]
-    if len(name) > 253:
-        errors.append("must be no more than 253 characters")
-    return errors
+    if rt.key == ("", "services"):
+        errors = ["must be no more than 63 characters"] if len(name) > 63 else []
+        return errors + ([] if _DNS1035_RE.fullmatch(name) else [_DNS1035_HELP])
+    errors = ["must be no more than 253 characters"] if len(name) > 253 else []
+    return errors + ([] if _SUBDOMAIN_RE.fullmatch(name) else [_SUBDOMAIN_HELP])
 
 
 def validate_metadata(rt: ResourceType, obj: Obj) -> list[Cause]:
@@ -156,11 +170,11 @@ def _crd(obj: Obj, old: Obj | None) -> list[Cause]:
     causes = []
     if not group:
         causes.append(field_required("spec.group"))
-    elif "." not in group or not _SUBDOMAIN_RE.match(group):
+    elif "." not in group or not _SUBDOMAIN_RE.fullmatch(group):
         causes.append(field_invalid("spec.group", group, "should be a domain with at least one dot"))
     if not plural:
         causes.append(field_required("spec.names.plural"))
-    elif not _LABEL_RE.match(plural):
+    elif not _LABEL_RE.fullmatch(plural):
         causes.append(field_invalid("spec.names.plural", plural, _LABEL_HELP))
     if not kind:
         causes.append(field_required("spec.names.kind"))

@@ -19,6 +19,7 @@ __all__ = [
 ]
 
 _NAME = r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?"
+# Always fullmatch: Python's `$` also matches before a trailing newline, Go's does not.
 _NAME_RE = re.compile(f"^{_NAME}$")
 _VALUE_RE = re.compile(f"^({_NAME})?$")
 _SUBDOMAIN_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -43,13 +44,13 @@ class SelectorError(ValueError):
 
 def label_key_error(key: str) -> str | None:
     prefix, slash, name = key.rpartition("/")
-    if slash and (not prefix or len(prefix) > 253 or not _SUBDOMAIN_RE.match(prefix)):
+    if slash and (not prefix or len(prefix) > 253 or not _SUBDOMAIN_RE.fullmatch(prefix)):
         return "prefix part must be a lowercase RFC 1123 subdomain"
     if not name:
         return "name part must be non-empty"
     if len(name) > 63:
         return "name part must be no more than 63 characters"
-    if not _NAME_RE.match(name):
+    if not _NAME_RE.fullmatch(name):
         return _QUALIFIED_NAME_HELP
     return None
 
@@ -57,7 +58,7 @@ def label_key_error(key: str) -> str | None:
 def label_value_error(value: str) -> str | None:
     if len(value) > 63:
         return "must be no more than 63 characters"
-    return None if _VALUE_RE.match(value) else _LABEL_VALUE_HELP
+    return None if _VALUE_RE.fullmatch(value) else _LABEL_VALUE_HELP
 
 
 @dataclass(frozen=True)
