@@ -2,14 +2,16 @@
 
     python bench/slack_ack.py [-n 200]
 
-Starts what it needs (PostgreSQL from DATABASE_URL or pgserver, the Slack emulator, the
-local gateway with template.yaml's functions in-process), links one Slack user, then:
+Starts what it needs (PostgreSQL from DATABASE_URL or pgserver, moto's Secrets Manager with
+the token keys, the Slack emulator, the local gateway with template.yaml's functions
+in-process, knowing this process's AWS key as the chat-ops role), links one Slack user, then:
 
 - import cost of the chat-ops function in a fresh interpreter (cold start: Chalice only),
   and of what its first request imports (Bolt, the Slack SDK, the listeners);
 - the first request (the warm-up: Bolt app built, DB connection opened);
 - warm p50/p90/p99/max of `/idp help` from a linked user (signature check, de-duplication
-  insert, link lookup, ack) and of `/idp tenant create` (the same plus views.open).
+  insert, ack) and of `/idp tenant create` (the same plus the SigV4-signed token exchange at
+  the auth function, through the gateway, and views.open).
 
 Target: warm p99 < 300 ms.
 """
@@ -77,10 +79,28 @@ def measure(requests_count: int) -> dict[str, float]:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     logging.getLogger("pgserver").setLevel(logging.WARNING)
 
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    from idp.auth.keys import ensure_keys
     from idp.config import reset_settings
     from idp.db import Database, apply_migrations, reset_database
+    from idp_local.dev import free_port
     from idp_local.emulators.slack import SlackEmulator
-    from idp_local.gateway import LocalGateway
+    from idp_local.gateway import IamCredential, LocalGateway
+    from idp_local.gateway_iam import role_session_arn
+
+    aws = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_REGION": "us-east-1"}
+    role = "arn:aws:iam::123456789012:role/local-chatops"
+    port = free_port()
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    moto.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    os.environ.update(aws, AWS_DEFAULT_REGION="us-east-1", AWS_ENDPOINT_URL=endpoint, CHATOPS_ROLE_ARN=role)
+    os.environ.update(JWT_KEYS_SECRET_ID="idp/bench/jwt-signing-keys")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")  # the auth function logs each exchange at INFO
+    ensure_keys(boto3.client("secretsmanager"), "idp/bench/jwt-signing-keys")
+    chatops = {aws["AWS_ACCESS_KEY_ID"]: IamCredential(aws["AWS_SECRET_ACCESS_KEY"], role_session_arn(role, "bench"))}
 
     with tempfile.TemporaryDirectory() as tmp:
         url = _database_url(Path(tmp))
@@ -91,7 +111,8 @@ def measure(requests_count: int) -> dict[str, float]:
             "INSERT INTO users (id, email, oidc_issuer, oidc_subject) VALUES ('bench@example.com',"
             " 'bench@example.com', 'bench', 'bench')"
         )
-        with SlackEmulator() as slack, LocalGateway(ROOT / "template.yaml", throttle=None) as gateway:
+        gateway_ = LocalGateway(ROOT / "template.yaml", throttle=None, iam_credentials=chatops)
+        with SlackEmulator() as slack, gateway_ as gateway:
             db.run(
                 "INSERT INTO slack_links (slack_team_id, slack_user_id, user_id, linked_via)"
                 " VALUES (:team, 'U0ALICE', 'bench@example.com', 'code')",
@@ -118,10 +139,12 @@ def measure(requests_count: int) -> dict[str, float]:
                 return elapsed
 
             first = timed("help")
+            timed("tenant create")  # warms the auth function (its first token exchange) too
             helps = [timed("help") for _ in range(requests_count)]
             creates = [timed("tenant create") for _ in range(max(10, requests_count // 4))]
         db.run(f"DROP SCHEMA {schema} CASCADE")
         db.close()
+    moto.stop()
     return {
         "first_ms": first,
         "help_p50": statistics.median(helps),

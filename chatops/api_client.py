@@ -1,6 +1,10 @@
 """The one client of the platform's HTTPS API: the chat-ops app acts through it with the
 linked user's short-lived token, so that user's own rights apply to every action.
 
+That token comes from the API too: `slack_token` and `slack_link` call the auth function's
+`/auth/slack/*` routes as the chat-ops function itself (AWS_IAM: SigV4-signed with its role's
+credentials, `chatops_auth`); the function holds no key to sign platform tokens with.
+
 Every request carries `X-IDP-Client: slack` (the audit log names the front end). API errors
 become `idp.errors` types carrying the API's own message and code; transport failures
 become `DownstreamError`.
@@ -13,6 +17,7 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from idp.auth.models import SlackLinkRead, SlackLinkRequest, SlackToken, SlackUserRef
 from idp.deploy.models import AppRead, DeploymentCreate, DeploymentDecision, DeploymentRead, RollbackCreate
 from idp.errors import (
     Conflict,
@@ -28,8 +33,12 @@ from idp.tenants.models import MemberCreate, MemberRead, TenantCreate, TenantRea
 
 if TYPE_CHECKING:
     import requests
+    from requests.auth import AuthBase
 
-__all__ = ["MeRead", "PlatformClient", "TenantRole", "error_from_response"]
+    from idp.clients.sigv4 import SigV4Auth
+    from idp.config import Settings
+
+__all__ = ["MeRead", "PlatformClient", "TenantRole", "chatops_auth", "error_from_response"]
 
 _BY_STATUS: dict[int, type[IdpError]] = {
     400: InvalidInput,
@@ -42,6 +51,7 @@ _BY_STATUS: dict[int, type[IdpError]] = {
 }
 
 _session: requests.Session | None = None
+_signer: tuple[Settings, SigV4Auth] | None = None
 
 
 def _shared_session() -> requests.Session:
@@ -52,6 +62,18 @@ def _shared_session() -> requests.Session:
 
         _session = requests.Session()
     return _session
+
+
+def chatops_auth(settings: Settings) -> SigV4Auth:
+    """The chat-ops function's SigV4 signer (its role's credentials, `AWS_REGION`), one per container."""
+    global _signer
+    if _signer is None or _signer[0] is not settings:
+        from idp.clients.sigv4 import SigV4Auth
+
+        if not settings.aws_region:
+            raise DownstreamError("AWS_REGION is not set: the chat-ops app cannot sign its calls to the platform API")
+        _signer = (settings, SigV4Auth(region=settings.aws_region))
+    return _signer[1]
 
 
 class TenantRole(BaseModel):
@@ -81,13 +103,21 @@ def error_from_response(status: int, body: Any) -> IdpError:
 
 
 class PlatformClient:
-    """The platform API at `base_url` (…/v1), called with a platform `token`."""
+    """The platform API at `base_url` (…/v1), called with a platform `token`, or signed by `auth`
+    (the chat-ops function's own SigV4 signature, for the `/auth/slack/*` routes)."""
 
     def __init__(
-        self, base_url: str, token: str, *, timeout: float = 10.0, session: requests.Session | None = None
+        self,
+        base_url: str,
+        token: str | None = None,
+        *,
+        auth: AuthBase | None = None,
+        timeout: float = 10.0,
+        session: requests.Session | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._token = token
+        self._auth = auth
         self._timeout = timeout
         self._session = session
 
@@ -103,7 +133,9 @@ class PlatformClient:
         import requests
 
         session = self._session or _shared_session()
-        sent = {"Authorization": f"Bearer {self._token}", "X-IDP-Client": "slack", "Accept": "application/json"}
+        sent = {"X-IDP-Client": "slack", "Accept": "application/json"}
+        if self._token is not None:
+            sent["Authorization"] = f"Bearer {self._token}"
         sent.update(headers or {})
         if body is not None:
             sent["Content-Type"] = "application/json"
@@ -115,6 +147,7 @@ class PlatformClient:
                 params=params,
                 data=body.model_dump_json(exclude_unset=True) if body is not None else None,
                 timeout=self._timeout,
+                auth=self._auth,
             )
         except requests.RequestException as exc:
             raise DownstreamError(f"the platform API did not answer ({type(exc).__name__})") from exc
@@ -131,6 +164,18 @@ class PlatformClient:
             return TypeAdapter(model).validate_python(payload)
         except ValidationError as exc:
             raise DownstreamError("the platform API answered in an unexpected shape") from exc
+
+    # -- the chat-ops function's own routes (signed by `auth`) --------------------------
+    def slack_token(self, team_id: str, slack_user_id: str) -> SlackToken:
+        """The linked user's five-minute token; NotFound (`slack_not_linked`) for an unlinked Slack user."""
+        body = SlackUserRef(team_id=team_id, slack_user_id=slack_user_id)
+        return self._parse(SlackToken, self._call("POST", "/auth/slack/token", body))
+
+    def slack_link(self, team_id: str, slack_user_id: str, code: str | None = None) -> SlackLinkRead:
+        """Links the Slack user by one-time `code`; without one, the link it has or one by the e-mail Slack
+        confirms. InvalidInput (`link_code_invalid`), NotFound (`slack_not_linked`) otherwise."""
+        body = SlackLinkRequest(team_id=team_id, slack_user_id=slack_user_id, code=code)
+        return self._parse(SlackLinkRead, self._call("POST", "/auth/slack/links", body))
 
     def me(self) -> MeRead:
         return self._parse(MeRead, self._call("GET", "/auth/me"))

@@ -1,9 +1,11 @@
 """Global middleware: drop duplicated deliveries, then resolve the caller.
 
 Every request that reaches a listener carries `context["idp_caller"]` (a `SlackCaller`).
-A Slack user who is not linked is linked by a confirmed e-mail when Slack vouches for
-one (`users.info` → `is_email_confirmed`); otherwise only `/idp help` and `/idp link`
-go through, and everything else answers how to link.
+Requests that act as a platform user get the linked user's token from the auth function
+(one exchange per request). A Slack user who is not linked is linked by a confirmed e-mail
+when Slack vouches for one (the auth function asks `users.info` → `is_email_confirmed`);
+otherwise only `/idp help` and `/idp link` go through (they need no token, so they ask for
+none), and everything else answers how to link.
 """
 
 from __future__ import annotations
@@ -12,20 +14,17 @@ from collections.abc import Callable
 from typing import Any
 
 from caller import LINK_FIRST, SlackCaller
+from caller import resolve_caller as linked_caller
 from command_parser import parse
 from deliveries import claim, delivery_key
 from slack_bolt import BoltContext, BoltRequest, BoltResponse
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from idp import deps
-from idp.auth import slack_links
 from idp.config import get_settings
-from idp.db import Database
 from idp.errors import Forbidden, InvalidInput
 from idp.observability import logger
 
-__all__ = ["dedupe", "link_by_confirmed_email", "resolve_caller"]
+__all__ = ["dedupe", "resolve_caller"]
 
 _OPEN_TO_UNLINKED = {"", "help", "link"}
 
@@ -47,18 +46,17 @@ def resolve_caller(
     req: BoltRequest,
     body: dict[str, Any],
     context: BoltContext,
-    client: WebClient,
     next: Callable[[], BoltResponse],
 ) -> BoltResponse:
     team_id, slack_user_id = context.team_id, context.user_id
     if not team_id or not slack_user_id:
         return next()  # nothing a person asked for (e.g. an event without a user)
-    db = deps.database()
-    user_id = slack_links.linked_user(db, team_id=team_id, slack_user_id=slack_user_id)
-    if user_id is None and not req.lazy_only:
-        user_id = link_by_confirmed_email(db, client, team_id, slack_user_id)
-    context["idp_caller"] = SlackCaller(team_id, slack_user_id, user_id, _api_url(req))
-    if user_id is None and not _open_to_unlinked(body):
+    if _open_to_unlinked(body):
+        context["idp_caller"] = SlackCaller(team_id, slack_user_id, None, _api_url(req))
+        return next()
+    caller = linked_caller(team_id, slack_user_id, _api_url(req), may_link=not req.lazy_only)
+    context["idp_caller"] = caller
+    if caller.user_id is None:
         raise Forbidden(LINK_FIRST, code="slack_not_linked")
     return next()
 
@@ -75,29 +73,6 @@ def _open_to_unlinked(body: dict[str, Any]) -> bool:
         return True  # a usage error is answered before anything else
     words = text.split()
     return (words[0].lower() if words else "") in _OPEN_TO_UNLINKED
-
-
-def link_by_confirmed_email(db: Database, client: WebClient, team_id: str, slack_user_id: str) -> str | None:
-    """Links the Slack user by the e-mail Slack confirmed, if a platform user has it; the user id."""
-    try:
-        user = client.users_info(user=slack_user_id).get("user") or {}
-    except SlackApiError as exc:
-        error = str(exc.response.get("error"))
-        logger.warning("users.info failed", extra={"slack_user_id": slack_user_id, "error": error})
-        return None
-    email = (user.get("profile") or {}).get("email")
-    with db.transaction():
-        link = slack_links.link_by_verified_email(
-            db,
-            team_id=team_id,
-            slack_user_id=slack_user_id,
-            email=email,
-            email_verified=bool(user.get("is_email_confirmed")),
-        )
-        if link is None:
-            return None
-        slack_links.audit_link(db, link)
-    return link.user_id
 
 
 def _api_url(req: BoltRequest) -> str | None:

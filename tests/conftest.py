@@ -29,6 +29,9 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_TEST_DATABASE = "postgresql://postgres@127.0.0.1:5432/test"
 TEST_KEYS_SECRET_ID = "idp/test/jwt-signing-keys"
 TEST_OIDC_AUDIENCE = "idp-test-client"  # the platform's client id at the test OIDC issuer
+# The chat-ops role as template.yaml names it locally (stack "local"): the only caller the auth
+# function admits on /auth/slack/*; the gateway knows the test AWS key as a session of it.
+CHATOPS_ROLE_ARN = "arn:aws:iam::123456789012:role/local-chatops"
 _AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -184,6 +187,7 @@ def platform_env(
     monkeypatch.setenv("KUBERNETES_MODE", "kubeconfig")
     monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
     monkeypatch.setenv("PLATFORM_ADMINS", '["platform-admin@example.com"]')
+    monkeypatch.setenv("CHATOPS_ROLE_ARN", CHATOPS_ROLE_ARN)
     monkeypatch.setenv("ARGOCD_URL", argocd.url)
     monkeypatch.setenv("ARGOCD_TOKEN", argocd.admin_token)
     _reset_caches()
@@ -203,10 +207,17 @@ def _reset_caches() -> None:
 
 @pytest.fixture(scope="session")
 def gateway() -> Iterator[LocalGateway]:
-    """The local API Gateway serving template.yaml's functions over real HTTP."""
-    from idp_local.gateway import LocalGateway
+    """The local API Gateway serving template.yaml's functions over real HTTP.
 
-    gw = LocalGateway(ROOT / "template.yaml", throttle=None).start()
+    AWS_IAM routes accept the test AWS key (what the in-process chat-ops function signs with)
+    as a session of the chat-ops role.
+    """
+    from idp_local.gateway import IamCredential, LocalGateway
+    from idp_local.gateway_iam import role_session_arn
+
+    chatops = IamCredential(_AWS_ENV["AWS_SECRET_ACCESS_KEY"], role_session_arn(CHATOPS_ROLE_ARN, "chatops"))
+    credentials = {_AWS_ENV["AWS_ACCESS_KEY_ID"]: chatops}
+    gw = LocalGateway(ROOT / "template.yaml", throttle=None, iam_credentials=credentials).start()
     yield gw
     gw.stop()
 

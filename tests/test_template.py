@@ -21,7 +21,7 @@ TEMPLATE = ROOT / "template.yaml"
 
 # Routers served by each function: function logical id -> the Powertools routers it includes.
 FUNCTION_ROUTERS = {
-    "AuthFunction": ["idp.auth.views", "idp.auth.link_views", "idp.service_accounts.views"],
+    "AuthFunction": ["idp.auth.views", "idp.auth.link_views", "idp.auth.slack_views", "idp.service_accounts.views"],
     "TenantFunction": ["idp.tenants.views", "idp.audit.views"],
     "ArgoCdFunction": ["idp.deploy.views"],
 }
@@ -165,16 +165,67 @@ def test_only_sign_in_the_jwks_and_slack_are_public(template: dict[str, Any]) ->
     assert identity["ReauthorizeEvery"] == 60
 
 
-def test_auth_functions_read_only_their_secrets(template: dict[str, Any]) -> None:
-    role = template["Resources"]["AuthFunctionsRole"]["Properties"]
-    (policy,) = role["Policies"]
+def _secrets_read_by(template: dict[str, Any], role: str) -> list[Any]:
+    (policy,) = [p for p in template["Resources"][role]["Properties"]["Policies"] if p["PolicyName"] == "read-secrets"]
     (statement,) = policy["PolicyDocument"]["Statement"]
     assert statement["Action"] == "secretsmanager:GetSecretValue"
-    assert statement["Resource"] == [{"Ref": "DatabaseSecretArn"}, {"Ref": "JwtKeysSecretArn"}]
-    for function in ("AuthFunction", "AuthorizerFunction"):
+    return list(statement["Resource"])
+
+
+def test_auth_functions_read_only_their_secrets(template: dict[str, Any]) -> None:
+    keys_and_db = [{"Ref": "DatabaseSecretArn"}, {"Ref": "JwtKeysSecretArn"}]
+    # The authorizer never gets the Slack bot token; the auth function needs it to link by e-mail.
+    assert _secrets_read_by(template, "AuthorizerFunctionRole") == keys_and_db
+    assert _secrets_read_by(template, "AuthFunctionRole") == [*keys_and_db, {"Ref": "SlackBotTokenSecretArn"}]
+    for function, role in (("AuthFunction", "AuthFunctionRole"), ("AuthorizerFunction", "AuthorizerFunctionRole")):
         props = template["Resources"][function]["Properties"]
-        assert props["Role"] == {"Fn::GetAtt": ["AuthFunctionsRole", "Arn"]}
+        assert props["Role"] == {"Fn::GetAtt": [role, "Arn"]}
         assert props["Environment"]["Variables"]["JWT_KEYS_SECRET_ID"] == {"Ref": "JwtKeysSecretArn"}
+    assert "SLACK_BOT_TOKEN_SECRET_ID" not in template["Resources"]["AuthorizerFunction"]["Properties"]["Environment"][
+        "Variables"
+    ]
+
+
+def test_chatops_holds_no_signing_key_and_calls_the_iam_routes(template: dict[str, Any]) -> None:
+    resources = template["Resources"]
+    chatops = resources["ChatOpsFunction"]["Properties"]
+    assert "JWT_KEYS_SECRET_ID" not in chatops["Environment"]["Variables"]
+    assert "JWT_KEYS_SECRET_ID" not in template["Globals"]["Function"]["Environment"]["Variables"]
+    role = resources["ChatOpsFunctionRole"]["Properties"]
+    # The database URL stays for its own de-duplication table (slack_deliveries) only.
+    assert _secrets_read_by(template, "ChatOpsFunctionRole") == [
+        {"Ref": "DatabaseSecretArn"},
+        {"Ref": "SlackSigningSecretArn"},
+        {"Ref": "SlackBotTokenSecretArn"},
+    ]
+    assert "JwtKeysSecretArn" not in json.dumps(role)
+    # Its fixed name is what the auth function admits.
+    assert role["RoleName"] == {"Fn::Sub": "${AWS::StackName}-chatops"}
+    auth_env = resources["AuthFunction"]["Properties"]["Environment"]["Variables"]
+    assert auth_env["CHATOPS_ROLE_ARN"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${AWS::StackName}-chatops"
+    }
+    assert auth_env["SLACK_BOT_TOKEN_SECRET_ID"] == {"Ref": "SlackBotTokenSecretArn"}
+    (invoke,) = [p for p in role["Policies"] if p["PolicyName"] == "call-chatops-routes"]
+    (statement,) = invoke["PolicyDocument"]["Statement"]
+    assert statement["Action"] == "execute-api:Invoke"
+    assert statement["Resource"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:*/*/POST/auth/slack/*"
+    }
+    # The only AWS_IAM routes are the auth function's Slack routes, which the gate keeps to chat-ops.
+    iam_routes = {
+        (event["Properties"]["Method"].upper(), event["Properties"]["Path"]): (name, event["Properties"]["Auth"])
+        for name, resource in resources.items()
+        for event in resource.get("Properties", {}).get("Events", {}).values()
+        if event["Type"] == "Api" and event["Properties"].get("Auth", {}).get("Authorizer") == "AWS_IAM"
+    }
+    assert iam_routes == {
+        ("POST", "/auth/slack/token"): ("AuthFunction", {"Authorizer": "AWS_IAM", "InvokeRole": "NONE"}),
+        ("POST", "/auth/slack/links"): ("AuthFunction", {"Authorizer": "AWS_IAM", "InvokeRole": "NONE"}),
+    }
+    from idp.auth.permissions import ROUTE_POLICIES
+
+    assert {route for route, policy in ROUTE_POLICIES.items() if policy.iam_role == "chatops"} == set(iam_routes)
 
 
 def test_chatops_may_invoke_itself_without_a_circular_reference(template: dict[str, Any]) -> None:

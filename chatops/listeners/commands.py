@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from caller import SlackCaller
+from caller import SlackCaller, chatops_api, linked_user_of
 from command_parser import USAGE, Command, parse, parse_mention
 from deliveries import claim, recent_count
 from deploy_commands import DEPLOY_COMMANDS, run_deploy_command
@@ -13,11 +13,9 @@ from replies import reply
 from slack_blocks import ModalMetadata, member_added, tenant_create_modal, tenant_details, tenant_list
 from slack_bolt import Ack, App, BoltContext
 from slack_errors import replied_errors
-from slack_middleware import link_by_confirmed_email
 from slack_sdk import WebClient
 
 from idp import deps
-from idp.auth import slack_links
 from idp.config import get_settings
 from idp.errors import InvalidInput, RateLimited
 from idp.tenants.models import MemberCreate
@@ -52,7 +50,7 @@ def ack_command(ack: Ack, body: dict[str, Any], client: WebClient, context: Bolt
         ack()  # the rest is API work: run_command posts the answer
 
 
-def run_command(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+def run_command(body: dict[str, Any], context: BoltContext) -> None:
     try:
         command = parse(str(body.get("text") or ""))
     except InvalidInput:
@@ -60,10 +58,10 @@ def run_command(body: dict[str, Any], context: BoltContext, client: WebClient) -
     if command.name not in _LAZY:
         return
     with replied_errors(body):
-        _run_command(command, body, context, client)
+        _run_command(command, body, context)
 
 
-def _run_command(command: Command, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+def _run_command(command: Command, body: dict[str, Any], context: BoltContext) -> None:
     caller = _caller(context)
     api = caller.api()
     if command.name in DEPLOY_COMMANDS:
@@ -81,19 +79,16 @@ def _run_command(command: Command, body: dict[str, Any], context: BoltContext, c
         reply(body, f"Tenant {tenant.name}", tenant_details(tenant))
     elif command.name == "tenant add-member":
         tenant_name = command.args["tenant"]
-        member_id = _platform_user_of(caller, client, parse_mention(command.args["user"]).slack_user_id)
+        member_id = _platform_user_of(caller, parse_mention(command.args["user"]).slack_user_id)
         member = api.add_member(
             tenant_name, MemberCreate.model_validate({"user": member_id, "role": command.args["role"]})
         )
         reply(body, f"{member.user} is now {member.role} in {tenant_name}", member_added(tenant_name, member))
 
 
-def _platform_user_of(caller: SlackCaller, client: WebClient, slack_user_id: str) -> str:
+def _platform_user_of(caller: SlackCaller, slack_user_id: str) -> str:
     """The platform user a mentioned Slack user is linked to (by code, or now by confirmed e-mail)."""
-    db = deps.database()
-    user = slack_links.linked_user(db, team_id=caller.team_id, slack_user_id=slack_user_id)
-    if user is None:
-        user = link_by_confirmed_email(db, client, caller.team_id, slack_user_id)
+    user = linked_user_of(chatops_api(caller.api_url), caller.team_id, slack_user_id)
     if user is None:
         raise InvalidInput(
             f"<@{slack_user_id}> has not linked their Slack account to the platform yet; ask them to run"
@@ -109,9 +104,7 @@ def _link(caller: SlackCaller, code: str, body: dict[str, Any]) -> str:
     if recent_count(db, prefix, seconds=_LINK_WINDOW_SECONDS) >= _LINK_ATTEMPTS:
         raise RateLimited("too many `/idp link` attempts; wait ten minutes and try again", code="link_rate_limited")
     claim(db, prefix + str(body.get("trigger_id") or id(body)), "link_attempt")
-    with db.transaction():
-        link = slack_links.link_by_code(db, team_id=caller.team_id, slack_user_id=caller.slack_user_id, code=code)
-        slack_links.audit_link(db, link)
+    link = chatops_api(caller.api_url).slack_link(caller.team_id, caller.slack_user_id, code)
     return f":link: Linked: you now act as *{link.user_id}* on the platform."
 
 

@@ -1,4 +1,5 @@
-"""The auth function: sign-in (OIDC ID token → platform token), the JWKS, and who am I."""
+"""The auth function: sign-in (OIDC ID token → platform token), the JWKS, who am I, and the
+chat-ops function's Slack routes (a linked user's token, linking)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,16 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from idp.auth.link_views import router as link_router
+from idp.auth.slack_views import router as slack_router
 from idp.auth.views import router as auth_router
 from idp.http import build_resolver
 from idp.observability import api_handler
 from idp.service_accounts.views import router as service_accounts_router
 
 app = build_resolver(
-    [auth_router, link_router, service_accounts_router],
+    [auth_router, link_router, slack_router, service_accounts_router],
     title="IDP auth",
-    description="Sign-in, the platform's public keys, the caller, service accounts",
+    description="Sign-in, the platform's public keys, the caller, service accounts, chat-ops' Slack links",
 )
 
 

@@ -13,7 +13,10 @@ and every choice is announced:
 - Argo CD: ARGOCD_URL (with ARGOCD_TOKEN), else the Argo CD emulator on IDP_ARGOCD_PORT
   (default 8004).
 Then the migrations run, the local API Gateway serves template.yaml's functions, and a
-background thread runs the deploy poller in place of its EventBridge schedule.
+background thread runs the deploy poller in place of its EventBridge schedule. The gateway
+checks SigV4 on the AWS_IAM routes (/auth/slack/*) against this process's AWS credentials,
+which stand for the chat-ops role (CHATOPS_ROLE_ARN, the template's): the chat-ops function,
+running in this process, signs with them.
 `idp dev-token USER` signs in for real: the device flow at the local issuer, then
 `POST /auth/token` with the ID token it hands out.
 """
@@ -218,8 +221,16 @@ class DevPlatform:
 
     def _gateway(self) -> None:
         from idp_local.gateway import LocalGateway
+        from idp_local.gateway_iam import process_credentials_as
+        from idp_local.template import REGION
 
-        gateway = LocalGateway(ROOT / "template.yaml", host=self.host, port=self.port).start()
+        region = os.environ.get("AWS_REGION") or REGION
+        gateway = LocalGateway(ROOT / "template.yaml", host=self.host, port=self.port, iam_region=region)
+        # What the auth function admits on /auth/slack/*: the role the template names for chat-ops.
+        template_role = gateway.model.functions["AuthFunction"].environment["CHATOPS_ROLE_ARN"]
+        role_arn = os.environ.setdefault("CHATOPS_ROLE_ARN", template_role)
+        gateway.iam_credentials.update(process_credentials_as(role_arn, "chatops"))
+        gateway.start()
         self._stops.append(gateway.stop)
         self.api_url = gateway.url
         # The chat-ops function calls the API back over HTTP (on AWS it derives the URL from

@@ -3,9 +3,11 @@ gateway responses, in front of the functions run in-process.
 
 Requests become Lambda proxy events as API Gateway builds them; the Lambda authorizer
 runs the way API Gateway runs it (identity source check, result cache keyed on the
-identity values, the policy evaluated against each request's method ARN); API Gateway's
-own answers (401, 403, 429, 500, 502) come from the template's GatewayResponses. Routes
-are read from template.yaml, so the local API and the deployed one cannot drift.
+identity values, the policy evaluated against each request's method ARN); `AWS_IAM` routes
+check a SigV4 signature against the credentials the gateway is given (`iam_credentials`,
+see gateway_iam); API Gateway's own answers (401, 403, 429, 500, 502) come from the
+template's GatewayResponses. Routes are read from template.yaml, so the local API and the
+deployed one cannot drift.
 
     gateway = LocalGateway(Path("template.yaml"), port=8080).start()
     gateway.url                # http://127.0.0.1:8080/v1 (the stage, like ApiUrl)
@@ -31,13 +33,15 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request, Response
 
 from idp_local.gateway_events import api_path, authorizer_event, method_arn, proxy_event, raw_path
+from idp_local.gateway_iam import IamCredential, verify_sigv4
 from idp_local.gateway_responses import GatewayError, gateway_response, proxy_response
 from idp_local.lambda_runtime import FunctionRuntime
 from idp_local.serving import BackgroundServer
-from idp_local.template import ApiModel, ApiSpec, AuthorizerSpec, RouteSpec, load_template
+from idp_local.template import REGION, ApiModel, ApiSpec, AuthorizerSpec, RouteSpec, load_template
 
 __all__ = [
     "ApiModel",
+    "IamCredential",
     "LocalGateway",
     "TokenBucket",
     "api_path",
@@ -163,6 +167,8 @@ class LocalGateway:
     parameter values (defaults otherwise). `throttle`: "template" uses the API's
     MethodSettings; (rate, burst) replaces them with one stage-wide limit; None disables
     throttling. `clock` drives the throttle and the authorizer cache (tests pass a fake).
+    `iam_credentials`: access key id -> the secret and principal it stands for, the callers
+    `AWS_IAM` routes accept (a mutable mapping: `gateway.iam_credentials`), signed for `iam_region`.
     """
 
     def __init__(
@@ -175,8 +181,12 @@ class LocalGateway:
         parameters: Mapping[str, Any] | None = None,
         throttle: Throttle = "template",
         clock: Callable[[], float] = time.monotonic,
+        iam_credentials: Mapping[str, IamCredential] | None = None,
+        iam_region: str = REGION,
     ) -> None:
         self.model = load_template(template_path, parameters)
+        self.iam_credentials: dict[str, IamCredential] = dict(iam_credentials or {})
+        self.iam_region = iam_region
         self.api: ApiSpec = self.model.api(api)
         self.host, self.port = host, port
         self._clock = clock
@@ -262,6 +272,7 @@ class LocalGateway:
         route, params = self._match(request.method, segments[1:])
         self._throttle(route)
         authorizer = self._authorize(route, request, params, request_id) if route.authorizer else None
+        identity = verify_sigv4(request, self.iam_credentials, region=self.iam_region) if route.iam else None
         event = proxy_event(
             request,
             resource=route.path,
@@ -269,6 +280,7 @@ class LocalGateway:
             path_parameters=params,
             authorizer=authorizer,
             request_id=request_id,
+            identity=identity,
         )
         try:
             # Through JSON, as Lambda does: no shared objects, unserialisable results fail.

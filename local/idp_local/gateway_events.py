@@ -60,11 +60,13 @@ def proxy_event(
     authorizer: Mapping[str, Any] | None = None,
     request_id: str | None = None,
     request_time: float | None = None,
+    identity: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The Lambda proxy event API Gateway (REST) sends for this request.
 
     The request's path starts with /{stage}; `resource` is the template path
-    (/tenants/{tenant}); `path_parameters` are already URL-decoded.
+    (/tenants/{tenant}); `path_parameters` are already URL-decoded; `identity` is the IAM
+    caller of an AWS_IAM route (userArn, caller, accessKey, ...).
     """
     path = api_path(request, stage)
     now = time.time() if request_time is None else request_time
@@ -112,6 +114,8 @@ def proxy_event(
             "cognitoAuthenticationProvider": None,
         },
     }
+    if identity is not None:
+        context["identity"].update(identity)
     if authorizer is not None:
         context["authorizer"] = dict(authorizer)
     return {

@@ -34,6 +34,9 @@ _ERROR_TYPES = {
     "AUTHORIZER_FAILURE": "AuthorizerConfigurationException",
     "AUTHORIZER_CONFIGURATION_ERROR": "AuthorizerConfigurationException",
     "THROTTLED": "TooManyRequestsException",
+    "INVALID_SIGNATURE": "InvalidSignatureException",
+    # Not a gateway response one can customise: its answer falls back to DEFAULT_4XX.
+    "UNRECOGNIZED_CLIENT": "UnrecognizedClientException",
 }
 
 
@@ -45,6 +48,7 @@ class GatewayError(Exception):
     status: int
     message: str | None
     authorizer: Mapping[str, Any] = field(default_factory=dict)  # for $context.authorizer.*
+    error_type: str | None = None  # x-amzn-ErrorType, when not the response type's usual one
 
     def __str__(self) -> str:
         return f"{self.response_type} {self.status}: {self.message}"
@@ -98,8 +102,9 @@ def gateway_response(
     # An unknown variable becomes empty, as in API Gateway.
     body = _CONTEXT_VARIABLE.sub(lambda m: variables.get(m.group(1), ""), template)
     headers = Headers({"Content-Type": content_type, "x-amzn-RequestId": request_id})
-    if error.response_type in _ERROR_TYPES:
-        headers["x-amzn-ErrorType"] = _ERROR_TYPES[error.response_type]
+    error_type = error.error_type or _ERROR_TYPES.get(error.response_type)
+    if error_type:
+        headers["x-amzn-ErrorType"] = error_type
     for name, expression in (spec.headers if spec else {}).items():
         value = _header_value(expression, request)
         if value is not None:

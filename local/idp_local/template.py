@@ -1,7 +1,7 @@
 """Reads what the local gateway needs from the SAM template: no second route table.
 
 Functions (CodeUri, Handler, memory, timeout), each `Type: Api` event (method, path, API,
-authorizer or public), and each API's Lambda authorizers, stage, throttling and gateway
+authorizer, AWS_IAM or public), and each API's Lambda authorizers, stage, throttling and gateway
 responses. `Globals` apply the way SAM applies them; `!Ref` to a parameter takes its
 default unless overridden.
 """
@@ -60,7 +60,8 @@ class RouteSpec:
     path: str  # the API resource, e.g. /tenants/{tenant}
     function: str  # logical id of the function
     event: str  # logical id of the event
-    authorizer: str | None  # None: public (no authorizer)
+    authorizer: str | None  # None: public (no authorizer), or AWS_IAM when `iam`
+    iam: bool = False  # Authorizer: AWS_IAM (API Gateway checks a SigV4 signature)
 
 
 @dataclass(frozen=True)
@@ -284,11 +285,12 @@ def load_template(path: Path | str, parameters: Mapping[str, Any] | None = None)
         api_routes = []
         for route in routes.get(api_id, []):
             name = route.authorizer or default
-            if name == "NONE" or not name:
+            iam = name == "AWS_IAM"
+            if name == "NONE" or not name or iam:
                 name = None
             elif name not in authorizers:
                 raise ValueError(f"{route.function}.{route.event}: no Lambda authorizer {name} on {api_id}")
-            api_routes.append(RouteSpec(route.method, route.path, route.function, route.event, name))
+            api_routes.append(RouteSpec(route.method, route.path, route.function, route.event, name, iam))
         apis[api_id] = ApiSpec(
             logical_id=api_id,
             stage=str(resolve(props.get("StageName", _IMPLICIT_STAGE))),

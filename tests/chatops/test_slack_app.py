@@ -86,13 +86,23 @@ def test_link_with_a_code_then_whoami(
     assert CAROL in _replies(slack)[0]
 
 
-def test_tenant_list_end_to_end(api: Any, oidc_issuer: Any, slack: SlackEmulator, app_url: str) -> None:
+def test_tenant_list_end_to_end(
+    api: Any, db: Database, oidc_issuer: Any, slack: SlackEmulator, app_url: str
+) -> None:
     sign_in(api, oidc_issuer, ALICE)  # U0ALICE's confirmed e-mail links her on first use
     _create_tenant(api, "payments")
     response = slack.send_command(app_url, "tenant list")
     assert response.status_code == 200, response.text
     (text,) = _replies(slack)
     assert "payments" in text and "[Details]" in text
+    # The auth function linked her (asking Slack itself) and handed chat-ops her token, each time
+    # audited: refused before the link, then one exchange for the ack and one for the lazy work.
+    (link,) = db.rows("SELECT actor, front_end FROM audit_log WHERE action = 'slack.link'")
+    assert link == {"actor": ALICE, "front_end": "slack"}
+    exchanges = db.rows("SELECT actor, outcome FROM audit_log WHERE action = 'slack.token_exchange' ORDER BY id")
+    assert [e["outcome"] for e in exchanges] == ["denied", "ok", "ok"]
+    assert {e["actor"] for e in exchanges[1:]} == {ALICE}
+    assert [c.args.get("user") for c in slack.calls("users.info")] == ["U0ALICE"]
 
 
 def test_a_duplicated_delivery_acts_once(api: Any, oidc_issuer: Any, slack: SlackEmulator, app_url: str) -> None:

@@ -30,6 +30,7 @@ CONFIGURED = (
     "SLACK_API_URL",
     "SLACK_SIGNING_SECRET",
     "IDP_API_URL",
+    "CHATOPS_ROLE_ARN",
     "ARGOCD_URL",
     "ARGOCD_TOKEN",
     "ARGOCD_TOKEN_SECRET_ID",
@@ -120,6 +121,15 @@ def test_dev_platform_on_embedded_defaults(tmp_path: Path, caplog: pytest.LogCap
         assert deployment["state"] == "succeeded", deployment
         live = argocd.get(f"{platform.argocd_url}/api/v1/applications/payments-web-dev", timeout=5).json()
         assert live["status"]["sync"]["revision"] == "v1.0.0"
+
+        # `idp chat`: the chat-ops function gets Alice's token from the auth function, signing with
+        # this process's AWS credentials, which the dev gateway knows as the chat-ops role.
+        from idp_local.emulators.slack import EmulatorControl, chat
+
+        assert platform.slack_url is not None
+        app_url = f"{platform.api_url}/slack/events"
+        events = list(chat(EmulatorControl(platform.slack_url), app_url, "tenant list", timeout=15, quiet=0.5))
+        assert any("payments" in event.text for event in events), events
     finally:
         platform.stop()
         os.environ.clear()

@@ -14,12 +14,14 @@ from idp.db import Database, get_database
 
 if TYPE_CHECKING:
     from idp.clients.argocd import ArgoCdClient
+    from idp.clients.slack import SlackClient
     from idp.deploy.notifications import Notifier
 
-__all__ = ["argocd", "database", "kube", "notifier", "reset_clients"]
+__all__ = ["argocd", "database", "kube", "notifier", "reset_clients", "slack"]
 
 _lock = threading.Lock()
 _argocd: tuple[Settings, ArgoCdClient] | None = None
+_slack: tuple[Settings, SlackClient] | None = None
 
 
 def database() -> Database:
@@ -54,9 +56,24 @@ def notifier() -> Notifier | None:
     return notifier_from_settings(get_settings())
 
 
+def slack() -> SlackClient:
+    """The platform's Slack bot (one client per container; the token is read on its first call)."""
+    global _slack
+    from idp.clients.slack import SlackClient
+
+    settings = get_settings()
+    with _lock:
+        if _slack is None or _slack[0] is not settings:
+            if settings.slack_bot_token is None and not settings.slack_bot_token_secret_id:
+                raise RuntimeError("SLACK_BOT_TOKEN (or SLACK_BOT_TOKEN_SECRET_ID) is not configured")
+            _slack = (settings, SlackClient(settings.resolved_slack_bot_token, base_url=settings.slack_api_url))
+        return _slack[1]
+
+
 def reset_clients() -> None:
-    global _argocd
+    global _argocd, _slack
     with _lock:
         if _argocd is not None:
             _argocd[1].close()
         _argocd = None
+        _slack = None

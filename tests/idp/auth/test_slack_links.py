@@ -15,7 +15,7 @@ from idp.auth.tokens import verify_token
 from idp.auth.users import record_sign_in
 from idp.config import Settings
 from idp.db import Database
-from idp.errors import Forbidden, InvalidInput, NotFound
+from idp.errors import InvalidInput, NotFound
 
 ALICE = "alice@example.com"
 BOB = "bob@example.com"
@@ -203,24 +203,25 @@ def test_unlink(db: Database, alice: str) -> None:
 
 def test_the_token_speaks_for_the_linked_user(db: Database, alice: str, keyset: KeySet) -> None:
     _link(db, slack_links.create_link_code(db, alice))
-    token = slack_links.platform_token_for_slack_user(db, SETTINGS, team_id=TEAM, slack_user_id="U1", keyset=keyset)
-    claims = verify_token(SETTINGS, token, keyset=keyset)
+    issued = slack_links.platform_token_for_slack_user(db, SETTINGS, team_id=TEAM, slack_user_id="U1", keyset=keyset)
+    claims = verify_token(SETTINGS, issued.token, keyset=keyset)
     assert (claims.sub, claims.email, claims.name, claims.kind) == (alice, ALICE, "Alice Liddell", "user")
     assert claims.platform_admin is False
     assert claims.exp - claims.iat == 300
+    assert issued.user_id == alice and int(issued.expires_at.timestamp()) <= claims.exp
 
 
 def test_the_token_carries_platform_admin_only_for_admins(db: Database, bob: str, keyset: KeySet) -> None:
     _link(db, slack_links.create_link_code(db, bob), "U9")
-    token = slack_links.platform_token_for_slack_user(
+    issued = slack_links.platform_token_for_slack_user(
         db, SETTINGS, team_id=TEAM, slack_user_id="U9", ttl_seconds=60, keyset=keyset
     )
-    claims = verify_token(SETTINGS, token, keyset=keyset)
+    claims = verify_token(SETTINGS, issued.token, keyset=keyset)
     assert claims.sub == bob and claims.platform_admin is True and claims.exp - claims.iat == 60
 
 
 def test_no_token_for_an_unlinked_slack_user(db: Database, alice: str, keyset: KeySet) -> None:
-    with pytest.raises(Forbidden) as caught:
+    with pytest.raises(NotFound) as caught:
         slack_links.platform_token_for_slack_user(db, SETTINGS, team_id=TEAM, slack_user_id="U1", keyset=keyset)
     assert caught.value.code == "slack_not_linked"
     assert caught.value.message == (
@@ -228,5 +229,5 @@ def test_no_token_for_an_unlinked_slack_user(db: Database, alice: str, keyset: K
     )
     _link(db, slack_links.create_link_code(db, alice))
     slack_links.unlink(db, team_id=TEAM, slack_user_id="U1")
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound):
         slack_links.platform_token_for_slack_user(db, SETTINGS, team_id=TEAM, slack_user_id="U1", keyset=keyset)

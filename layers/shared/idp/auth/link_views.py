@@ -2,8 +2,8 @@
 
 Only signed-in users may call it (the gate's `SIGNED_IN_USER` policy keeps service accounts
 out). The code appears in exactly one response and never in the logs or the audit log.
-The Slack side (`link_by_code` and friends in `idp.auth.slack_links`) is called by the
-chat-ops app directly, not over HTTP.
+The Slack side (`/idp link <code>`) reaches `idp.auth.slack_links.link_by_code` through
+`POST /auth/slack/links` (`slack_views`), which only the chat-ops function may call.
 """
 
 from __future__ import annotations

@@ -7,7 +7,20 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-__all__ = ["MeRead", "TenantRole", "TokenRequest", "TokenResponse", "UserRecord"]
+__all__ = [
+    "MeRead",
+    "SlackLinkRead",
+    "SlackLinkRequest",
+    "SlackToken",
+    "SlackUserRef",
+    "TenantRole",
+    "TokenRequest",
+    "TokenResponse",
+    "UserRecord",
+]
+
+# Slack team and user ids: T0123ABCD, E0123ABCD (Enterprise Grid), U0123ABCD, W0123ABCD.
+_SLACK_ID = r"^[A-Z0-9]{1,64}$"
 
 
 class TokenRequest(BaseModel):
@@ -48,3 +61,34 @@ class UserRecord(BaseModel):
     oidc_subject: str
     created_at: datetime
     last_login_at: datetime
+
+
+class SlackUserRef(BaseModel):
+    """`POST /auth/slack/token`: the Slack user (workspace and user id) the chat-ops function acts for."""
+
+    team_id: str = Field(pattern=_SLACK_ID)
+    slack_user_id: str = Field(pattern=_SLACK_ID)
+
+
+class SlackLinkRequest(SlackUserRef):
+    """`POST /auth/slack/links`: link by a one-time code, or (without one) by the e-mail Slack confirms."""
+
+    code: str | None = Field(default=None, min_length=1, max_length=32)
+
+
+class SlackToken(BaseModel):
+    """A linked Slack user's short-lived platform token (the linked user's own rights)."""
+
+    token: str
+    user_id: str
+    expires_at: datetime = Field(description="the token is valid at least until then")
+
+
+class SlackLinkRead(BaseModel):
+    """A Slack user's link to a platform user."""
+
+    team_id: str
+    slack_user_id: str
+    user_id: str
+    linked_via: Literal["email", "code"]
+    linked_at: datetime

@@ -8,6 +8,10 @@ Two ways to link a Slack user (named by team id and user id):
 - by code: a signed-in user asks for a one-time code (`POST /auth/link-codes`, `idp link`)
   and types it in Slack (`/idp link <code>`).
 
+The chat-ops function holds no signing key and never touches these tables: it asks the auth
+function (`POST /auth/slack/links`, `POST /auth/slack/token`, callable by the chat-ops role
+only), which runs `link_slack_user` and `exchange_slack_token` here.
+
 A code is 8 characters from an alphabet without look-alikes (no 0/O, 1/I/L, U), about 39
 bits. Only the SHA-256 of its normalised form is stored: the code is short-lived (10
 minutes), single use, and a user holds at most `MAX_LIVE_CODES` live ones, so guessing one
@@ -15,22 +19,26 @@ online is hopeless and a stolen hash is useless once the code expires. A slow pa
 would add nothing. The chat-ops app should still rate-limit `/idp link` per Slack user.
 
 Plain functions, the Database first; they never commit: the caller owns the transaction.
+The two flows at the end (one per route) own theirs, as a flow does.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import BaseModel
 
 from idp.auth.keys import KeySet
+from idp.auth.models import SlackToken
 from idp.auth.tokens import issue_token
 from idp.config import Settings
 from idp.db import Database
-from idp.errors import Forbidden, InvalidInput, NotFound
+from idp.errors import InvalidInput, NotFound
 
 __all__ = [
     "CODE_ALPHABET",
@@ -40,9 +48,11 @@ __all__ = [
     "SlackLink",
     "audit_link",
     "create_link_code",
+    "exchange_slack_token",
     "issue_link_code",
     "link_by_code",
     "link_by_verified_email",
+    "link_slack_user",
     "linked_user",
     "normalise_code",
     "platform_token_for_slack_user",
@@ -227,11 +237,11 @@ def platform_token_for_slack_user(
     slack_user_id: str,
     ttl_seconds: int = 300,
     keyset: KeySet | None = None,
-) -> str:
+) -> SlackToken:
     """A short-lived platform token of the user the Slack user is linked to.
 
     The token is an ordinary user token (the same claims sign-in would give, platform
-    admin included), so every route checks the linked user's own rights. Forbidden
+    admin included), so every route checks the linked user's own rights. NotFound
     (`slack_not_linked`) if the Slack user is not linked.
     """
     if not 0 < ttl_seconds <= _MAX_TOKEN_TTL_SECONDS:
@@ -243,9 +253,10 @@ def platform_token_for_slack_user(
         slack_user=slack_user_id,
     )
     if row is None:
-        raise Forbidden(_NOT_LINKED, code="slack_not_linked")
+        raise NotFound(_NOT_LINKED, code="slack_not_linked")
     user_id = str(row["id"])
-    return issue_token(
+    issued_at = int(time.time())  # the token's own iat is this second or a later one
+    token = issue_token(
         settings,
         subject=user_id,
         email=row["email"],
@@ -254,6 +265,7 @@ def platform_token_for_slack_user(
         ttl_seconds=ttl_seconds,
         keyset=keyset,
     )
+    return SlackToken(token=token, user_id=user_id, expires_at=datetime.fromtimestamp(issued_at + ttl_seconds, UTC))
 
 
 def audit_link(db: Database, link: SlackLink) -> None:
@@ -274,3 +286,77 @@ def audit_link(db: Database, link: SlackLink) -> None:
             "linked_via": link.linked_via,
         },
     )
+
+
+# ---------------------------------------------------------------- flows (one per chat-ops route)
+
+
+def exchange_slack_token(
+    db: Database,
+    settings: Settings,
+    *,
+    team_id: str,
+    slack_user_id: str,
+    request_id: str | None = None,
+    ttl_seconds: int = 300,
+) -> SlackToken:
+    """The linked user's token (`platform_token_for_slack_user`), audited as `slack.token_exchange`.
+
+    The entry is written in the transaction that reads the link, so no token leaves without
+    one; a refusal (`slack_not_linked`) is audited as denied in a transaction of its own.
+    """
+    from idp.audit.service import record
+    from idp.http.caller import Caller
+
+    details = {"slack_team_id": team_id, "slack_user_id": slack_user_id}
+    try:
+        with db.transaction():
+            issued = platform_token_for_slack_user(
+                db, settings, team_id=team_id, slack_user_id=slack_user_id, ttl_seconds=ttl_seconds
+            )
+            caller = Caller(user_id=issued.user_id, front_end="slack", request_id=request_id)
+            record(db, caller, "slack.token_exchange", issued.user_id, details=details)
+    except NotFound:
+        slack_user = f"slack:{team_id}/{slack_user_id}"
+        with db.transaction():
+            caller = Caller(user_id=slack_user, front_end="slack", request_id=request_id)
+            action = "slack.token_exchange"
+            record(db, caller, action, slack_user, actor_kind="anonymous", outcome="denied", details=details)
+        raise
+    return issued
+
+
+def link_slack_user(
+    db: Database,
+    confirmed_email: Callable[[str], str | None],
+    *,
+    team_id: str,
+    slack_user_id: str,
+    code: str | None = None,
+) -> tuple[SlackLink, bool]:
+    """The Slack user's link, and whether this call made it (then audited as `slack.link`).
+
+    With `code`: links by the one-time code (`link_by_code`). Without: the existing link, else
+    a link by the e-mail Slack itself confirms for the user — `confirmed_email(slack_user_id)`,
+    which asks Slack and is called outside any transaction — NotFound (`slack_not_linked`)
+    when there is neither.
+    """
+    if code is not None:
+        with db.transaction():
+            link = link_by_code(db, team_id=team_id, slack_user_id=slack_user_id, code=code)
+            audit_link(db, link)
+        return link, True
+    _check_slack_ids(team_id, slack_user_id)
+    with db.transaction():
+        existing = _find_link(db, team_id, slack_user_id)
+    if existing is not None:
+        return existing, False
+    email = confirmed_email(slack_user_id)
+    with db.transaction():
+        by_email = link_by_verified_email(
+            db, team_id=team_id, slack_user_id=slack_user_id, email=email, email_verified=email is not None
+        )
+        if by_email is None:
+            raise NotFound(_NOT_LINKED, code="slack_not_linked")
+        audit_link(db, by_email)
+    return by_email, True

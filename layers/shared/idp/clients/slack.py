@@ -113,6 +113,19 @@ class SlackClient:
         """Replaces the text and blocks of the message `ts` in `channel`."""
         self._call("chat.update", lambda web: web.chat_update(channel=channel, ts=ts, text=text, blocks=blocks))
 
+    def confirmed_email(self, user_id: str) -> str | None:
+        """The e-mail of the workspace member `user_id` if Slack confirmed it (`users.info` →
+        `is_email_confirmed`); None for an unconfirmed or missing address, or an unknown user."""
+        try:
+            data = self._call("users.info", lambda web: web.users_info(user=user_id))
+        except SlackError as exc:
+            if exc.slack_error in ("user_not_found", "user_not_visible"):
+                return None
+            raise
+        user = data.get("user") or {}
+        email = (user.get("profile") or {}).get("email")
+        return str(email) if email and user.get("is_email_confirmed") is True else None
+
 
 def _bounded_rate_limit_handler(max_retries: int, max_wait: int) -> RetryHandler:
     """slack_sdk's 429 handler, except that a `Retry-After` over `max_wait` seconds is not waited for."""

@@ -47,6 +47,7 @@ def validation_details(errors: Iterable[dict[str, Any]]) -> list[dict[str, str]]
 def _access_gate(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
     """Every route passes the one access table before its handler runs."""
     from idp import deps
+    from idp.auth.iam import iam_user_arn
     from idp.auth.permissions import check_route
     from idp.errors import Unauthenticated
     from idp.http.caller import caller_from_event
@@ -63,6 +64,7 @@ def _access_gate(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -
         event.resource,
         dict(event.path_parameters or {}),
         dict(event.query_string_parameters or {}),
+        iam_user_arn=iam_user_arn(event.raw_event),
     )
     return next_middleware(app)
 
