@@ -39,7 +39,11 @@ def create(
     name: Annotated[str, typer.Argument(help="service account name (DNS-1123 label)")],
     role: Annotated[str, typer.Option("--role", help="admin, developer or viewer")],
     expires_in_days: Annotated[
-        int | None, typer.Option("--expires-in-days", help="the token stops working after this (default 90, max 365)")
+        int | None,
+        typer.Option(
+            "--expires-in-days",
+            help="the token stops working after this (default 90, or the platform's cap if lower; more is refused)",
+        ),
     ] = None,
     output: OutputOption = None,
     api_url: ApiUrlOption = None,

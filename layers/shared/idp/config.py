@@ -84,6 +84,10 @@ class Settings(BaseSettings):
     slack_api_url: str = Field(default="https://slack.com/api/", description="Slack Web API base URL")
     idp_api_url: str | None = Field(default=None, description="platform API base URL, e.g. https://.../v1")
     idp_api_timeout_seconds: float = Field(default=10.0, gt=0, le=29)
+    # The auth function: the IAM role (arn:aws:iam::<account>:role/<name>) of the chat-ops
+    # function, the only caller of the chat-ops routes (/auth/slack/*, AWS_IAM); unset, nobody.
+    chatops_role_arn: str | None = Field(default=None, description="IAM role ARN of the chat-ops function")
+    aws_region: str | None = Field(default=None, description="AWS_REGION (Lambda sets it): the region SigV4 names")
 
     # Argo CD: the REST API and the platform's token (from Secrets Manager when its *_secret_id
     # is set); the cluster tenants deploy to, as Argo CD names it.
@@ -108,8 +112,18 @@ class Settings(BaseSettings):
         default=45.0, gt=0, description="how long one scheduled poller invocation keeps polling"
     )
 
+    # Service accounts: a token's longest lifetime (and its default, up to 90 days), so a
+    # leaked token cannot outlive the window in which anyone would notice and revoke it.
+    service_account_max_days: int = Field(
+        default=90, ge=1, le=365, description="longest lifetime of a service-account token, in days"
+    )
+
     # Tenants
     default_environments: list[str] = ["dev", "staging", "prod"]
+    reserved_namespaces: list[str] = Field(
+        default_factory=lambda: ["default", "kube-*", "openshift-*", "idp-*", "argocd", "argocd-*"],
+        description="namespace patterns (fnmatch) no tenant may have: the cluster's, the platform's, Argo CD's",
+    )
     platform_admins: list[str] = Field(default_factory=list, description="user ids with the platform admin role")
 
     # Observability

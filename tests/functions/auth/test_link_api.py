@@ -92,6 +92,7 @@ def test_service_accounts_and_anonymous_callers_get_no_code(api: Any, db: Databa
             tenant_name=tenant.name,
             request=ServiceAccountCreate(name="ci", role="admin"),
             created_by=ALICE,
+            max_days=90,
         )
     as_account = _create(api, created.token)
     assert as_account.status_code == 403, as_account.text

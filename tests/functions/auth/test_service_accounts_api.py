@@ -3,11 +3,17 @@ its own tenant only, and a revocation is effective at once despite API Gateway's
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any
 
+import pytest
+
+from idp.config import reset_settings
 from idp.db import Database
 
 ALICE = "alice@example.com"
+SA_PATH = "/tenants/payments/service-accounts"
 
 
 def _setup(api: Any) -> None:
@@ -74,3 +80,68 @@ def test_bad_service_account_input(api: Any) -> None:
     dup = api.call("POST", "/tenants/payments/service-accounts", json={"name": "ci", "role": "viewer"})
     assert dup.status_code == 409
     assert api.call("DELETE", "/tenants/payments/service-accounts/nope").status_code == 404
+
+
+def test_service_accounts_never_create_or_revoke_service_accounts(api: Any, db: Database) -> None:
+    _setup(api)
+    token = api.call("POST", "/tenants/payments/service-accounts", json={"name": "ci", "role": "admin"}).json()["token"]
+    assert api.call("POST", "/tenants/payments/service-accounts", json={"name": "deploy", "role": "viewer"}).ok
+
+    minted = _as_sa(api, token, "POST", "/tenants/payments/service-accounts", json={"name": "x", "role": "admin"})
+    assert minted.status_code == 403, minted.text
+    assert minted.json()["error"]["code"] == "forbidden" and "token" not in minted.json()
+    revoked = _as_sa(api, token, "DELETE", "/tenants/payments/service-accounts/deploy")
+    assert revoked.status_code == 403, revoked.text
+
+    rows = db.rows("SELECT name, revoked_at FROM service_accounts ORDER BY name")
+    assert [(r["name"], r["revoked_at"]) for r in rows] == [("ci", None), ("deploy", None)]
+    assert _as_sa(api, token, "GET", "/tenants/payments/service-accounts").status_code == 200
+
+
+def _lifetime_days(account: dict[str, Any]) -> float:
+    created, expires = (datetime.fromisoformat(account[k]) for k in ("created_at", "expires_at"))
+    return (expires - created).total_seconds() / 86400
+
+
+def test_token_lifetime_is_capped(api: Any, db: Database) -> None:
+    _setup(api)
+    over = api.call("POST", SA_PATH, json={"name": "ci", "role": "viewer", "expires_in_days": 91})
+    assert over.status_code == 422, over.text
+    error = over.json()["error"]
+    assert error["code"] == "invalid_input" and "at most 90" in error["message"]
+    assert [d["field"] for d in error["details"]] == ["expires_in_days"]
+    assert "90" in error["details"][0]["message"]
+    assert db.rows("SELECT * FROM service_accounts") == []
+
+    at_cap = api.call("POST", SA_PATH, json={"name": "ci", "role": "viewer", "expires_in_days": 90})
+    assert at_cap.status_code == 201 and _lifetime_days(at_cap.json()) == 90
+    default = api.call("POST", SA_PATH, json={"name": "cd", "role": "viewer"})
+    assert default.status_code == 201 and _lifetime_days(default.json()) == 90
+
+
+@pytest.fixture
+def max_days(api: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[int], None]]:
+    """Sets SERVICE_ACCOUNT_MAX_DAYS for the platform behind the gateway."""
+
+    def set_cap(days: int) -> None:
+        monkeypatch.setenv("SERVICE_ACCOUNT_MAX_DAYS", str(days))
+        reset_settings()
+
+    yield set_cap
+    monkeypatch.delenv("SERVICE_ACCOUNT_MAX_DAYS", raising=False)
+    reset_settings()
+
+
+def test_the_cap_is_configurable(api: Any, max_days: Callable[[int], None]) -> None:
+    _setup(api)
+    max_days(30)
+    over = api.call("POST", SA_PATH, json={"name": "ci", "role": "viewer", "expires_in_days": 31})
+    assert over.status_code == 422 and "at most 30" in over.json()["error"]["message"]
+    short = api.call("POST", SA_PATH, json={"name": "ci", "role": "viewer"})
+    assert short.status_code == 201 and _lifetime_days(short.json()) == 30  # the default, capped
+
+    max_days(180)
+    long = api.call("POST", SA_PATH, json={"name": "cd", "role": "viewer", "expires_in_days": 180})
+    assert long.status_code == 201 and _lifetime_days(long.json()) == 180
+    default = api.call("POST", SA_PATH, json={"name": "qa", "role": "viewer"})
+    assert default.status_code == 201 and _lifetime_days(default.json()) == 90  # never above 90 unless asked

@@ -52,6 +52,7 @@ def test_create_tenant_provisions_every_environment(api: Any, kube: Any) -> None
             ns["metadata"]["labels"].items()
             >= {
                 "idp.platform/tenant": "payments",
+                "idp.platform/tenant-id": body["id"],
                 "idp.platform/environment": env,
                 "app.kubernetes.io/managed-by": "idp",
             }.items()
@@ -62,7 +63,7 @@ def test_create_tenant_provisions_every_environment(api: Any, kube: Any) -> None
         (binding,) = kube.objects("rolebindings", f"payments-{env}")
         assert policy["spec"]["policyTypes"] == ["Ingress", "Egress"]
         assert policy["spec"]["ingress"] == [
-            {"from": [{"namespaceSelector": {"matchLabels": {"idp.platform/tenant": "payments"}}}]}
+            {"from": [{"namespaceSelector": {"matchLabels": {"idp.platform/tenant-id": body["id"]}}}]}
         ]
         assert binding["roleRef"]["name"] == "admin"
         assert binding["subjects"] == [{"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": ALICE}]

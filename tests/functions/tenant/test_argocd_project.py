@@ -229,12 +229,12 @@ def test_argocd_down_during_a_patch_then_reconcile_completes(api: Any, argocd: A
 
 
 def test_delete_removes_the_tenants_apps_and_project_only(api: Any, argocd: Any, kube: Any) -> None:
-    assert api.call("POST", "/tenants", json=_tenant(repositories=[WEB])).status_code == 201
-    assert api.call("POST", "/tenants", json=_tenant("search", repositories=[API]), user=BOB).status_code == 201
+    payments = api.call("POST", "/tenants", json=_tenant(repositories=[WEB])).json()["id"]
+    search = api.call("POST", "/tenants", json=_tenant("search", repositories=[API]), user=BOB).json()["id"]
     with _client(argocd) as client:
         for env in ("dev", "prod"):
-            client.upsert_app(application("payments", "web", env, repo_url=WEB, path="deploy"))
-        client.upsert_app(application("search", "api", "dev", repo_url=API, path="."))
+            client.upsert_app(application("payments", "web", env, tenant_id=payments, repo_url=WEB, path="deploy"))
+        client.upsert_app(application("search", "api", "dev", tenant_id=search, repo_url=API, path="."))
 
     deleted = api.call("DELETE", "/tenants/payments")
     assert deleted.status_code == 200, deleted.text
@@ -245,9 +245,9 @@ def test_delete_removes_the_tenants_apps_and_project_only(api: Any, argocd: Any,
 
 
 def test_delete_survives_an_argocd_failure(api: Any, argocd: Any) -> None:
-    assert api.call("POST", "/tenants", json=_tenant(repositories=[WEB])).status_code == 201
+    payments = api.call("POST", "/tenants", json=_tenant(repositories=[WEB])).json()["id"]
     with _client(argocd) as client:
-        client.upsert_app(application("payments", "web", "dev", repo_url=WEB, path="."))
+        client.upsert_app(application("payments", "web", "dev", tenant_id=payments, repo_url=WEB, path="."))
     argocd.fail_next(method="DELETE", path="/api/v1/projects", status=503)
     failed = api.call("DELETE", "/tenants/payments")
     assert failed.status_code == 502 and "retry the delete" in failed.json()["error"]["message"].lower()

@@ -16,6 +16,7 @@ from idp.auth.permissions import ROUTE_POLICIES
 from idp.db import Database
 from idp.tenants import service
 from idp.tenants.models import Quota, Role
+from idp_local.gateway import IamCredential, LocalGateway
 from idp_local.template import load_template
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -30,12 +31,22 @@ PERSONAS = {
     # Service accounts of the tenant (tokens made in _setup), acting with their role there only.
     "sa_admin": None,
     "sa_viewer": None,
+    # AWS IAM callers (SigV4, no platform token): the chat-ops function's role, and another
+    # principal API Gateway would authenticate just as well.
+    "chatops": None,
+    "iam_other": None,
 }
+# Access key id -> (secret, principal); the chat-ops key is the test AWS key (tests/conftest.py).
+IAM_KEYS = {
+    "chatops": ("testing", "testing", None),
+    "iam_other": ("AKIAOTHER", "other-secret", "arn:aws:sts::123456789012:assumed-role/local-tenant/tenant"),
+}
+SLACK_TEAM, SLACK_OWNER = "T0PAYMENTS", "U0OLIVIA"
 SERVICE_ACCOUNTS = {"sa_admin": "admin", "sa_viewer": "viewer"}
 MEMBERS = ("owner", "admin", "developer", "viewer")
 USERS = {*MEMBERS, "outsider", "platform_admin"}
 SIGNED_IN = {*USERS, *SERVICE_ACCOUNTS}
-EVERYONE = {*SIGNED_IN, "anonymous"}
+EVERYONE = {*SIGNED_IN, "anonymous", *IAM_KEYS}
 READERS = {*MEMBERS, "platform_admin", *SERVICE_ACCOUNTS}
 MANAGERS = {"owner", "admin", "platform_admin", "sa_admin"}
 DEVELOPERS = {"owner", "admin", "developer", "platform_admin", "sa_admin"}
@@ -54,8 +65,9 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("POST", "/tenants/{tenant}/members"): MANAGERS,
     ("DELETE", "/tenants/{tenant}/members/{user}"): MANAGERS,
     ("GET", "/tenants/{tenant}/service-accounts"): {"owner", "admin", "developer", "platform_admin", "sa_admin"},
-    ("POST", "/tenants/{tenant}/service-accounts"): MANAGERS,
-    ("DELETE", "/tenants/{tenant}/service-accounts/{name}"): MANAGERS,
+    # People only: a service account never mints or revokes service accounts.
+    ("POST", "/tenants/{tenant}/service-accounts"): MANAGERS - set(SERVICE_ACCOUNTS),
+    ("DELETE", "/tenants/{tenant}/service-accounts/{name}"): MANAGERS - set(SERVICE_ACCOUNTS),
     ("GET", "/audit"): {"owner", "platform_admin"},
     ("GET", "/apps"): SIGNED_IN,
     ("POST", "/tenants/{tenant}/apps"): DEVELOPERS,
@@ -74,6 +86,9 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/auth/.well-known/jwks.json"): EVERYONE,
     ("GET", "/auth/me"): SIGNED_IN,
     ("POST", "/auth/link-codes"): USERS,
+    # The chat-ops function alone (AWS_IAM and its role): no platform token ever reaches them.
+    ("POST", "/auth/slack/token"): {"chatops"},
+    ("POST", "/auth/slack/links"): {"chatops"},
     ("POST", "/slack/events"): EVERYONE,
 }
 
@@ -90,6 +105,8 @@ REQUESTS: dict[tuple[str, str], tuple[str, Any]] = {
     ("DELETE", "/tenants/{tenant}/service-accounts/{name}"): ("/tenants/payments/service-accounts/deployer", None),
     ("GET", "/audit"): ("/audit?tenant=payments", None),
     ("POST", "/auth/token"): ("/auth/token", {"id_token": "not-a-token"}),
+    ("POST", "/auth/slack/token"): ("/auth/slack/token", {"team_id": SLACK_TEAM, "slack_user_id": SLACK_OWNER}),
+    ("POST", "/auth/slack/links"): ("/auth/slack/links", {"team_id": SLACK_TEAM, "slack_user_id": SLACK_OWNER}),
     ("GET", "/apps"): ("/apps?name=web", None),
     ("POST", "/tenants/{tenant}/apps"): ("/tenants/payments/apps", {"name": "api", "repo_url": REPO}),
     ("GET", "/tenants/{tenant}/apps/{app}"): ("/tenants/payments/apps/web", None),
@@ -150,6 +167,7 @@ def _create_service_account(db: Database, tenant: service.TenantRecord, name: st
         tenant_name=tenant.name,
         request=ServiceAccountCreate.model_validate({"name": name, "role": role}),
         created_by="setup",
+        max_days=90,
     ).token
 
 
@@ -165,7 +183,9 @@ def _setup_deployments(db: Database) -> str:
     with db.transaction():
         tenant = service.get_tenant(db, "payments")
         service.set_repositories(db, tenant, [REPO], added_by="setup")
-    argocd.upsert_project(argocd_objects.project("payments", tenant.namespaces(), [REPO], server=server))
+    argocd.upsert_project(
+        argocd_objects.project("payments", tenant.namespaces(), [REPO], server=server, tenant_id=tenant.id)
+    )
     owner, developer = Caller(user_id=PERSONAS["owner"] or ""), Caller(user_id=PERSONAS["developer"] or "")
     apps.create_app(db, argocd, owner, "payments", AppCreate(name="web", repo_url=REPO), server=server)
     for revision in ("v1", "v2"):
@@ -197,8 +217,42 @@ def _denied(response: Any) -> bool:
 CASES = sorted((route, persona) for route in EXPECTED for persona in PERSONAS)
 
 
+def _setup_slack_link(db: Database) -> None:
+    """The owner signed in and linked to a Slack user, so chat-ops' calls for them succeed."""
+    from idp.auth import slack_links, users
+    from idp.auth.oidc import OidcIdentity
+
+    owner = PERSONAS["owner"] or ""
+    with db.transaction():
+        users.record_sign_in(db, OidcIdentity(subject=owner, email=owner, email_verified=True, issuer="t", claims={}))
+        code = slack_links.create_link_code(db, owner)
+        slack_links.link_by_code(db, team_id=SLACK_TEAM, slack_user_id=SLACK_OWNER, code=code)
+
+
+def _iam_call(
+    api: Any, gateway: LocalGateway, monkeypatch: pytest.MonkeyPatch, persona: str, method: str, path: str, body: Any
+) -> Any:
+    """The request signed (SigV4) with the persona's access key, which the gateway knows."""
+    from botocore.credentials import Credentials
+
+    from idp.clients.sigv4 import SigV4Auth
+
+    key, secret, principal = IAM_KEYS[persona]
+    if principal is not None:
+        monkeypatch.setitem(gateway.iam_credentials, key, IamCredential(secret, principal))
+    auth = SigV4Auth(region="us-east-1", credentials=Credentials(key, secret))
+    return api.session.request(method, api.base_url + path, json=body, auth=auth, timeout=30)
+
+
 @pytest.mark.parametrize(("route", "persona"), CASES, ids=[f"{m} {p} as {who}" for (m, p), who in CASES])
-def test_route_access(api: Any, db: Database, route: tuple[str, str], persona: str) -> None:
+def test_route_access(
+    api: Any,
+    db: Database,
+    gateway: LocalGateway,
+    monkeypatch: pytest.MonkeyPatch,
+    route: tuple[str, str],
+    persona: str,
+) -> None:
     if route not in _template_routes():
         pytest.fail(f"{route} is listed but not served by template.yaml")
     sa_tokens = _setup(db)
@@ -206,7 +260,11 @@ def test_route_access(api: Any, db: Database, route: tuple[str, str], persona: s
     path, body = REQUESTS.get(route, (resource.replace("{tenant}", "payments").replace("{app}", "web"), None))
     if route in DEPLOY_ROUTES:
         path = path.replace("{deployment}", _setup_deployments(db))
-    if persona in sa_tokens:
+    if resource.startswith("/auth/slack/"):
+        _setup_slack_link(db)
+    if persona in IAM_KEYS:
+        response = _iam_call(api, gateway, monkeypatch, persona, method, path, body)
+    elif persona in sa_tokens:
         headers = {"Authorization": f"Bearer {sa_tokens[persona]}"}
         response = api.call(method, path, user=None, json=body, headers=headers)
     else:

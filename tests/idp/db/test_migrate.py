@@ -63,3 +63,38 @@ def test_transaction_rolls_back_on_error(db: Database) -> None:
     except RuntimeError:
         pass
     assert db.run("SELECT count(*) FROM tenants") == [[0]]
+
+
+def test_isolation_migration_gives_live_tenants_their_namespaces_and_audit_entries_their_tenant(
+    database_url: str, tmp_path: Path
+) -> None:
+    """0008 moves existing rows: live tenants claim their namespaces; old audit entries follow the tenant
+    that had the name at the time, not a later one that reused it."""
+    schema = f"idp_mig_{uuid.uuid4().hex[:10]}"
+    for path in MIGRATIONS.glob("[0-9]*.sql"):
+        if path.name < "0008":
+            (tmp_path / path.name).write_text(path.read_text())
+    db = Database(database_url, schema=schema)
+    try:
+        apply_migrations(db, tmp_path)
+        insert = (
+            "INSERT INTO tenants (name, display_name, environments, quotas, created_by, created_at, deleted_at, status)"
+            " VALUES ('x', 'X', CAST(:envs AS jsonb), '{}', 'a', CAST(:created AS timestamptz),"
+            " CAST(:deleted AS timestamptz), :status) RETURNING id::text"
+        )
+        old = db.run(insert, envs='["dev"]', created="2026-01-01", deleted="2026-02-01", status="deleted")[0][0]
+        new = db.run(insert, envs='["dev", "prod"]', created="2026-03-01", deleted=None, status="ready")[0][0]
+        for at in ("2026-01-15", "2026-03-15"):
+            db.run(
+                "INSERT INTO audit_log (at, actor, actor_kind, action, target, tenant, front_end)"
+                " VALUES (CAST(:at AS timestamptz), 'a', 'user', 'tenant.update', 'x', 'x', 'api')",
+                at=at,
+            )
+        apply_migrations(db, MIGRATIONS)
+        claims = db.run("SELECT namespace, tenant_id::text FROM tenant_namespaces ORDER BY namespace")
+        assert claims == [["x-dev", new], ["x-prod", new]]
+        entries = db.run("SELECT at::date::text, tenant_id::text FROM audit_log ORDER BY at")
+        assert entries == [["2026-01-15", old], ["2026-03-15", new]]
+    finally:
+        db.run(f"DROP SCHEMA {schema} CASCADE")
+        db.close()

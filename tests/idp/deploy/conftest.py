@@ -76,7 +76,9 @@ def shop(db: Database, argo: ArgoCdClient) -> TenantRecord:
     for user, role in MEMBERS:
         tenants.add_member(db, tenant, user=user, role=role, added_by=OWNER)
     tenants.set_repositories(db, tenant, [REPO], added_by=OWNER)
-    argo.upsert_project(argocd_objects.project(TENANT, [tenant.namespace(e) for e in tenant.environments], [REPO]))
+    argo.upsert_project(
+        argocd_objects.project(TENANT, [tenant.namespace(e) for e in tenant.environments], [REPO], tenant_id=tenant.id)
+    )
     return tenant
 
 
@@ -101,8 +103,8 @@ class Kit:
     OUTSIDER = OUTSIDER
     CONFIG = CONFIG
 
-    def __init__(self, db: Database, argo: ArgoCdClient, argocd: ArgoCdEmulator) -> None:
-        self.db, self.argo, self.argocd = db, argo, argocd
+    def __init__(self, db: Database, argo: ArgoCdClient, argocd: ArgoCdEmulator, tenant_id: str) -> None:
+        self.db, self.argo, self.argocd, self.tenant_id = db, argo, argocd, tenant_id
         self.notifier = RecordingNotifier()
 
     @staticmethod
@@ -186,7 +188,7 @@ class Kit:
 @pytest.fixture
 def bare(db: Database, argo: ArgoCdClient, argocd: ArgoCdEmulator, shop: TenantRecord) -> Kit:
     """The tenant ready, no app yet."""
-    return Kit(db, argo, argocd)
+    return Kit(db, argo, argocd, shop.id)
 
 
 @pytest.fixture

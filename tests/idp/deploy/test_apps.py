@@ -128,7 +128,7 @@ def test_list_find_and_get_with_argocds_live_view(kit: Kit) -> None:
     assert [a.tenant for a in apps.find_apps(kit.db, kit.caller(kit.VIEWER), "web")] == ["shop"]
     assert apps.find_apps(kit.db, kit.caller(kit.OUTSIDER), "web") == []
     assert [a.name for a in apps.find_apps(kit.db, kit.caller("root", platform_admin=True), None)] == ["web"]
-    robot = kit.caller("sa:shop:ci", kind="service_account", tenant="shop", role="developer")
+    robot = kit.caller("sa:shop:ci", kind="service_account", tenant_id=kit.tenant_id, role="developer")
     assert [a.name for a in apps.find_apps(kit.db, robot, None)] == ["web"]
 
     app = apps.get_app(kit.db, kit.argo, kit.caller(kit.VIEWER), kit.TENANT, "web")

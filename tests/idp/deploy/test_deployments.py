@@ -351,8 +351,8 @@ def test_deployments_are_hidden_from_outsiders_and_unknown_ids_are_404(kit: Kit)
     with pytest.raises(NotFound) as approving:
         kit.approve(deployment.id, kit.OUTSIDER)
     assert approving.value.code == "deployment_not_found"
-    assert flows.deployment_tenant(kit.db, deployment.id) == "shop"
-    assert flows.deployment_tenant(kit.db, "00000000-0000-0000-0000-000000000000") is None
+    assert flows.deployment_tenant_id(kit.db, deployment.id) == kit.tenant_id
+    assert flows.deployment_tenant_id(kit.db, "00000000-0000-0000-0000-000000000000") is None
 
 
 def test_history_lists_newest_first_and_filters_by_environment(kit: Kit) -> None:
@@ -380,7 +380,7 @@ def test_deployments_of_a_deleted_app_fail(kit: Kit) -> None:
 
 def test_service_accounts_never_decide(kit: Kit) -> None:
     deployment = kit.deploy(kit.DEVELOPER, "prod")
-    robot = kit.caller("sa:shop:ci", kind="service_account", tenant="shop", role="owner")
+    robot = kit.caller("sa:shop:ci", kind="service_account", tenant_id=kit.tenant_id, role="owner")
     with pytest.raises(Forbidden):
         approvals.approve(kit.db, kit.argo, None, robot, deployment.id, None, config=kit.CONFIG)
     assert kit.get(deployment.id).state == "pending_approval"

@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from idp.db import Database
-from idp.errors import Conflict, NotFound, Unauthenticated
+from idp.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from idp.service_accounts import service
 from idp.service_accounts.models import ServiceAccountCreate, ServiceAccountCreated
 from idp.tenants import service as tenants
@@ -25,9 +25,23 @@ def tenant(db: Database) -> TenantRecord:
     )
 
 
-def _create(db: Database, tenant: TenantRecord, name: str = "ci", role: str = "developer") -> ServiceAccountCreated:
-    request = ServiceAccountCreate.model_validate({"name": name, "role": role})
-    return service.create(db, tenant_id=tenant.id, tenant_name=tenant.name, request=request, created_by=ALICE)
+def _create(
+    db: Database,
+    tenant: TenantRecord,
+    name: str = "ci",
+    role: str = "developer",
+    *,
+    days: int | None = None,
+    max_days: int = 90,
+) -> ServiceAccountCreated:
+    request = ServiceAccountCreate.model_validate({"name": name, "role": role, "expires_in_days": days})
+    return service.create(
+        db, tenant_id=tenant.id, tenant_name=tenant.name, request=request, created_by=ALICE, max_days=max_days
+    )
+
+
+def _lifetime(created: ServiceAccountCreated) -> float:
+    return (created.expires_at - created.created_at).total_seconds() / 86400
 
 
 def _code(db: Database, token: str) -> str:
@@ -57,7 +71,13 @@ def test_create_returns_the_token_once_and_stores_only_its_hash(db: Database, te
 def test_authenticate_returns_the_principal_and_records_use_once_a_minute(db: Database, tenant: TenantRecord) -> None:
     created = _create(db, tenant, role="viewer")
     principal = service.authenticate_token(db, created.token)
-    assert principal.model_dump() == {"id": created.id, "tenant": "payments", "name": "ci", "role": "viewer"}
+    assert principal.model_dump() == {
+        "id": created.id,
+        "tenant_id": tenant.id,
+        "tenant": "payments",
+        "name": "ci",
+        "role": "viewer",
+    }
 
     first_use = service.get(db, tenant.id, "ci").last_used_at
     assert first_use is not None
@@ -166,7 +186,6 @@ def test_services_never_commit(db: Database, tenant: TenantRecord) -> None:
         ({"name": "c" * 64, "role": "developer"}, "name"),
         ({"name": "ci", "role": "owner"}, "role"),
         ({"name": "ci", "role": "developer", "expires_in_days": 0}, "expires_in_days"),
-        ({"name": "ci", "role": "developer", "expires_in_days": 366}, "expires_in_days"),
         ({"name": "ci", "role": "developer", "token": "mine"}, "token"),
     ],
 )
@@ -176,5 +195,18 @@ def test_create_request_is_validated(body: dict[str, Any], field: str) -> None:
     assert field in {str(e["loc"][0]) for e in caught.value.errors()}
 
 
-def test_create_request_defaults_to_90_days() -> None:
-    assert ServiceAccountCreate(name="ci", role="viewer").expires_in_days == 90
+def test_lifetime_defaults_to_90_days_or_the_cap_if_smaller(db: Database, tenant: TenantRecord) -> None:
+    assert ServiceAccountCreate(name="ci", role="viewer").expires_in_days is None  # the service decides
+    assert _lifetime(_create(db, tenant, "a", max_days=365)) == 90
+    assert _lifetime(_create(db, tenant, "b", max_days=30)) == 30
+    assert _lifetime(_create(db, tenant, "c", days=7, max_days=30)) == 7
+    assert _lifetime(_create(db, tenant, "d", days=30, max_days=30)) == 30
+
+
+def test_lifetime_above_the_cap_is_refused_and_nothing_is_created(db: Database, tenant: TenantRecord) -> None:
+    with pytest.raises(InvalidInput, match="expires_in_days: must be at most 30") as caught:
+        _create(db, tenant, days=31, max_days=30)
+    assert caught.value.status == 422
+    assert caught.value.details == [{"field": "expires_in_days", "message": caught.value.details[0]["message"]}]
+    assert "SERVICE_ACCOUNT_MAX_DAYS" in caught.value.details[0]["message"]
+    assert db.run("SELECT count(*) FROM service_accounts") == [[0]]

@@ -31,7 +31,8 @@ def test_tenant_objects_apply_idempotently_on_a_real_cluster() -> None:
     client = KubeClient(_api_client(settings))
     tenant = f"idp-e2e-{uuid.uuid4().hex[:6]}"
     member = MemberRead(user="e2e@example.com", role="developer", added_by="e2e", added_at=datetime.now(UTC))
-    objects = environment_objects(tenant, "dev", Quota(cpu="500m", memory="512Mi", pods=2, storage="1Gi"), [member])
+    quota = Quota(cpu="500m", memory="512Mi", pods=2, storage="1Gi")
+    objects = environment_objects(tenant, "dev", quota, [member], tenant_id=str(uuid.uuid4()))
     try:
         assert [client.apply(o) for o in objects] == ["created"] * len(objects)
         assert [client.apply(o) for o in objects] == ["unchanged"] * len(objects)

@@ -19,7 +19,8 @@ class AuditEntry(BaseModel):
     actor_kind: str
     action: str
     target: str
-    tenant: str | None
+    tenant: str | None = Field(description="the tenant's name when the entry was written")
+    tenant_id: str | None = Field(default=None, description="the tenant's id: tells apart tenants that shared a name")
     front_end: str
     request_id: str | None
     outcome: Outcome
@@ -27,7 +28,9 @@ class AuditEntry(BaseModel):
 
 
 class AuditQuery(BaseModel):
-    tenant: str | None = Field(default=None, max_length=63)
+    """What to read. `tenant_ids` None reads every entry; a list reads only those tenants' entries."""
+
+    tenant_ids: list[str] | None = None
     actor: str | None = Field(default=None, max_length=254)
     action: str | None = Field(default=None, max_length=64)
     limit: int = Field(default=100, ge=1, le=1000)

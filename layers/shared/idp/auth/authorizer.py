@@ -72,6 +72,7 @@ def _service_account_context(token: str) -> tuple[str, dict[str, Any]]:
         "kind": "service_account",
         "service_account_id": str(principal.id),
         "tenant": principal.tenant,
+        "tenant_id": principal.tenant_id,
         "role": principal.role,
         "platform_admin": "false",
         "email": "",

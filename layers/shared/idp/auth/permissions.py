@@ -30,6 +30,7 @@ __all__ = [
     "Action",
     "RoutePolicy",
     "authorize",
+    "authorize_tenant_id",
     "check_route",
     "role_allows",
 ]
@@ -85,6 +86,8 @@ class RoutePolicy:
     service accounts out; `admin_only` keeps everyone but platform admins out).
     `tenant_from`: where the action's tenant comes from — the `{tenant}` path parameter or
     `?tenant=` ("path"), or the tenant of the `{deployment}` in the path ("deployment").
+    `iam_role`: no platform token at all; the request must be signed (SigV4, the route is
+    `AWS_IAM`) by a session of that function's IAM role ("chatops": `CHATOPS_ROLE_ARN`).
     """
 
     public: bool = False
@@ -92,10 +95,12 @@ class RoutePolicy:
     users_only: bool = False
     admin_only: bool = False
     tenant_from: Literal["path", "deployment"] = "path"
+    iam_role: Literal["chatops"] | None = None
 
 
 PUBLIC = RoutePolicy(public=True)
 SIGNED_IN_USER = RoutePolicy(users_only=True)
+CHATOPS_ONLY = RoutePolicy(iam_role="chatops")
 
 
 def _tenant(action: Action) -> RoutePolicy:
@@ -118,8 +123,12 @@ ROUTE_POLICIES: dict[tuple[str, str], RoutePolicy] = {
     ("POST", "/tenants/{tenant}/members"): _tenant(Action.MEMBERS_MANAGE),
     ("DELETE", "/tenants/{tenant}/members/{user}"): _tenant(Action.MEMBERS_MANAGE),
     ("GET", "/tenants/{tenant}/service-accounts"): _tenant(Action.SERVICE_ACCOUNTS_READ),
-    ("POST", "/tenants/{tenant}/service-accounts"): _tenant(Action.SERVICE_ACCOUNTS_MANAGE),
-    ("DELETE", "/tenants/{tenant}/service-accounts/{name}"): _tenant(Action.SERVICE_ACCOUNTS_MANAGE),
+    # People only: a leaked token must not mint tokens that outlive its own revocation, nor
+    # revoke the others' to hide.
+    ("POST", "/tenants/{tenant}/service-accounts"): RoutePolicy(action=Action.SERVICE_ACCOUNTS_MANAGE, users_only=True),
+    ("DELETE", "/tenants/{tenant}/service-accounts/{name}"): RoutePolicy(
+        action=Action.SERVICE_ACCOUNTS_MANAGE, users_only=True
+    ),
     # Platform admins read all of it; anyone else must name (?tenant=) a tenant they own.
     ("GET", "/audit"): RoutePolicy(action=Action.AUDIT_READ, users_only=True),
     # Applications and deployments (the argocd function).
@@ -141,6 +150,9 @@ ROUTE_POLICIES: dict[tuple[str, str], RoutePolicy] = {
     ("GET", "/auth/.well-known/jwks.json"): PUBLIC,
     ("GET", "/auth/me"): RoutePolicy(),
     ("POST", "/auth/link-codes"): SIGNED_IN_USER,
+    # The chat-ops function's own: a linked Slack user's short-lived token, and linking.
+    ("POST", "/auth/slack/token"): CHATOPS_ONLY,
+    ("POST", "/auth/slack/links"): CHATOPS_ONLY,
     # Slack requests carry Slack's signature (checked by the chat-ops app), not our token.
     ("POST", "/slack/events"): PUBLIC,
 }
@@ -157,14 +169,19 @@ def check_route(
     resource: str,
     path_parameters: dict[str, str],
     query: dict[str, str] | None = None,
+    iam_user_arn: str | None = None,
 ) -> None:
     """Raises unless `caller` may call this route. The single gate in front of every handler.
 
     `database` is called only when the check needs it (public routes never open one).
+    `iam_user_arn`: the IAM principal API Gateway authenticated (AWS_IAM routes only).
     """
     policy = ROUTE_POLICIES.get((method.upper(), resource))
     if policy is None:
         raise Forbidden(f"{method} {resource} has no access policy", code="route_not_listed")
+    if policy.iam_role is not None:
+        _check_iam_role(policy.iam_role, iam_user_arn)
+        return
     if policy.public:
         return
     if caller is None:
@@ -190,21 +207,30 @@ def check_route(
         authorize(db, caller, tenant, policy.action)
 
 
+def _check_iam_role(role: Literal["chatops"], iam_user_arn: str | None) -> None:
+    """The request was signed by a session of the role's function; platform tokens never count."""
+    from idp.auth.iam import is_session_of_role
+    from idp.config import get_settings
+
+    if not is_session_of_role(iam_user_arn, get_settings().chatops_role_arn):
+        raise Forbidden("only the chat-ops function may call this route", code="forbidden")
+
+
 def _authorize_deployment(
     database: Callable[[], Database], caller: Caller, deployment_id: str | None, action: Action
 ) -> None:
     """`action` on the tenant of the deployment; an unknown id and an outsider both get `deployment_not_found`."""
     if not deployment_id or not _is_uuid(deployment_id):
         raise _deployment_not_found(deployment_id or "")
-    from idp.deploy.flows import deployment_tenant  # only the argocd function pays for this import
+    from idp.deploy.flows import deployment_tenant_id  # only the argocd function pays for this import
 
     db = database()
     with db.transaction():
-        tenant = deployment_tenant(db, deployment_id)
-        if tenant is None:
+        tenant_id = deployment_tenant_id(db, deployment_id)
+        if tenant_id is None:
             raise _deployment_not_found(deployment_id)
         try:
-            authorize(db, caller, tenant, action)
+            authorize_tenant_id(db, caller, tenant_id, action)
         except NotFound:
             raise _deployment_not_found(deployment_id) from None
 
@@ -236,7 +262,7 @@ def caller_role(db: Database, caller: Caller, tenant: TenantRecord) -> Role | No
     if caller.platform_admin:
         return "owner"
     if caller.kind == "service_account":
-        role = caller.role if caller.tenant == tenant.name else None
+        role = caller.role if caller.tenant_id == tenant.id else None
         return cast(Role, role) if role in ROLE_PERMISSIONS else None
     member = service.get_member(db, tenant, caller.user_id)
     return member.role if member else None
@@ -250,13 +276,26 @@ def authorize(
         tenant = service.get_tenant(db, tenant_name, for_update=for_update)
     except NotFound:
         raise _tenant_not_found(tenant_name) from None
+    return _check_role(db, caller, tenant, action)
+
+
+def authorize_tenant_id(db: Database, caller: Caller, tenant_id: str, action: Action) -> TenantRecord:
+    """Like `authorize`, for a record that names its tenant by id (a deployment): a tenant
+    deleted since, even if its name was reused, is NotFound for everyone."""
+    tenant = service.get_tenant_by_id(db, tenant_id)
+    if tenant is None:
+        raise NotFound("tenant not found", code="tenant_not_found")
+    return _check_role(db, caller, tenant, action)
+
+
+def _check_role(db: Database, caller: Caller, tenant: TenantRecord, action: Action) -> TenantRecord:
     role = caller_role(db, caller, tenant)
     if role is None:
-        raise _tenant_not_found(tenant_name)
+        raise _tenant_not_found(tenant.name)
     if not role_allows(role, action):
         raise Forbidden(
-            f"role '{role}' may not {action.value} on tenant '{tenant_name}'",
-            details={"tenant": tenant_name, "role": role, "action": action.value},
+            f"role '{role}' may not {action.value} on tenant '{tenant.name}'",
+            details={"tenant": tenant.name, "role": role, "action": action.value},
         )
     return tenant
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
+from idp.audit.service import TenantRef
 from idp.audit.service import record as audit
 from idp.auth.permissions import Action, authorize
 from idp.clients.argocd import ArgoCdClient
@@ -94,7 +95,7 @@ def _decide(
                 caller,
                 "deployment.approve" if state == "approved" else "deployment.reject",
                 deployment.id,
-                tenant=deployment.tenant,
+                tenant=TenantRef(deployment.tenant_id, deployment.tenant),
                 details={"app": deployment.app, "environment": deployment.environment, "comment": comment},
             )
     if refusal is not None:
@@ -135,7 +136,7 @@ def _refusal(
             caller,
             "deployment.approve",
             deployment.id,
-            tenant=deployment.tenant,
+            tenant=TenantRef(deployment.tenant_id, deployment.tenant),
             outcome="denied",
             details={"app": deployment.app, "environment": deployment.environment, "reason": "self_approval"},
         )
@@ -175,5 +176,5 @@ def set_policy(
         tenant_record = authorize(db, caller, tenant, Action.DEPLOY_POLICY_MANAGE, for_update=True)
         tenant_record.require_environments(update.approval_environments, field="approval_environments")
         service.upsert_policy(db, tenant_record.id, update, updated_by=caller.user_id)
-        audit(db, caller, "deploy_policy.update", tenant, tenant=tenant, details=update.model_dump())
+        audit(db, caller, "deploy_policy.update", tenant, tenant=tenant_record, details=update.model_dump())
         return tenant_policy(db, tenant_record, DeployConfig.resolve(config))

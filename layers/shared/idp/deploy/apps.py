@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from idp.audit.service import TenantRef
 from idp.audit.service import record as audit
 from idp.auth.permissions import Action, authorize
 from idp.clients.argocd import ArgoCdClient, ArgoCdError
@@ -22,6 +23,7 @@ from idp.deploy.models import AppCreate, AppEnvironmentStatus, AppRead, AppStatu
 from idp.deploy.service import current_target_revision
 from idp.errors import Conflict, DownstreamError, InvalidInput, NotFound
 from idp.http.caller import Caller
+from idp.kube_names import namespace_name
 from idp.tenants import service as tenants
 from idp.tenants.service import TenantRecord
 
@@ -35,6 +37,7 @@ __all__ = [
     "get_app_record",
     "list_apps",
     "mark_tenant_apps_deleted",
+    "upsert_application",
 ]
 
 
@@ -42,6 +45,7 @@ class AppRecord(BaseModel):
     id: str
     tenant_id: str
     tenant: str
+    tenant_created_at: datetime
     name: str
     repo_url: str
     path: str
@@ -61,7 +65,8 @@ class AppRecord(BaseModel):
 
 
 _COLUMNS = (
-    "a.id::text AS id, a.tenant_id::text AS tenant_id, t.name AS tenant, a.name, a.repo_url, a.path,"
+    "a.id::text AS id, a.tenant_id::text AS tenant_id, t.name AS tenant, t.created_at AS tenant_created_at,"
+    " a.name, a.repo_url, a.path,"
     " a.environments, a.status, a.status_reason, a.created_by, a.created_at, a.updated_at, a.deleted_at"
 )
 
@@ -164,7 +169,7 @@ def create_app(
                 caller,
                 "app.create",
                 spec.name,
-                tenant=tenant,
+                tenant=tenant_record,
                 details={"repo_url": spec.repo_url, "path": spec.path, "environments": environments},
             )
             created = True
@@ -209,17 +214,11 @@ def _apply(db: Database, argocd: ArgoCdClient, app: AppRecord, *, server: str) -
         revisions = {env: current_target_revision(db, app.id, env) or "HEAD" for env in app.environments}
     try:
         for env in app.environments:
-            argocd.upsert_app(
-                argocd_objects.application(
-                    app.tenant,
-                    app.name,
-                    env,
-                    repo_url=app.repo_url,
-                    path=app.path,
-                    revision=revisions[env],
-                    server=server,
-                )
-            )
+            upsert_application(argocd, app, env, revision=revisions[env], server=server)
+    except Conflict as exc:
+        with db.transaction():
+            _set_status(db, app, "not_ready", exc.message)
+        raise
     except ArgoCdError as exc:
         with db.transaction():
             _set_status(db, app, "not_ready", f"Argo CD failed: {exc.message}")
@@ -229,6 +228,26 @@ def _apply(db: Database, argocd: ArgoCdClient, app: AppRecord, *, server: str) -
         ) from exc
     with db.transaction():
         return _set_status(db, app, "ready")
+
+
+def upsert_application(argocd: ArgoCdClient, app: AppRecord, env: str, *, revision: str, server: str) -> None:
+    """Creates or updates the app's Application in `env`; 409 if one of that name is another tenant's."""
+    name = app.argocd_name(env)
+    live = argocd.get_app(name)
+    if live is not None and not argocd_objects.owned_by(live, app.tenant_id, app.tenant_created_at):
+        raise argocd_objects.taken("application", name)
+    argocd.upsert_app(
+        argocd_objects.application(
+            app.tenant,
+            app.name,
+            env,
+            tenant_id=app.tenant_id,
+            repo_url=app.repo_url,
+            path=app.path,
+            revision=revision,
+            server=server,
+        )
+    )
 
 
 def list_apps(db: Database, caller: Caller, tenant: str) -> list[AppRead]:
@@ -247,7 +266,7 @@ def find_apps(db: Database, caller: Caller, name: str | None) -> list[AppRead]:
     if caller.platform_admin:
         scope, params = "", {}
     elif caller.kind == "service_account":
-        scope, params = " AND t.name = :tenant", {"tenant": caller.tenant or ""}
+        scope, params = " AND t.id::text = :tenant_id", {"tenant_id": caller.tenant_id or ""}
     else:
         scope = " AND EXISTS (SELECT 1 FROM tenant_members m WHERE m.tenant_id = t.id AND m.user_id = :user)"
         params = {"user": caller.user_id}
@@ -270,7 +289,7 @@ def get_app(db: Database, argocd: ArgoCdClient, caller: Caller, tenant: str, nam
 
 
 def _live(argocd: ArgoCdClient, app: AppRecord, env: str) -> AppEnvironmentStatus:
-    names = {"environment": env, "argocd_app": app.argocd_name(env), "namespace": f"{app.tenant}-{env}"}
+    names = {"environment": env, "argocd_app": app.argocd_name(env), "namespace": namespace_name(app.tenant, env)}
     try:
         live = argocd.get_app(names["argocd_app"], project=argocd_objects.project_name(app.tenant))
     except ArgoCdError:
@@ -297,7 +316,7 @@ def delete_app(db: Database, argocd: ArgoCdClient, caller: Caller, tenant: str, 
     with db.transaction():
         app = get_app_record(db, authorize(db, caller, tenant, Action.APPS_DELETE), name, for_update=True)
         app = _set_status(db, app, "deleting")
-        audit(db, caller, "app.delete", name, tenant=tenant)
+        audit(db, caller, "app.delete", name, tenant=TenantRef(app.tenant_id, app.tenant))
     try:
         for env in app.environments:
             argocd.delete_app(app.argocd_name(env))

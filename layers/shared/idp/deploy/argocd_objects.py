@@ -1,16 +1,20 @@
 """The Argo CD objects the platform owns: one AppProject per tenant, one Application per app and environment.
 
 The project is always named after the tenant the request was authorized for; no user input
-ever chooses it. Applications never sync on their own: the platform starts every sync (so
-approvals and rollbacks mean something) and the namespaces belong to the tenant flow.
+ever chooses it. Every object carries the tenant's immutable id (`idp.platform/tenant-id`);
+one that carries another id is someone else's and is never updated, adopted or deleted.
+Applications never sync on their own: the platform starts every sync (so approvals and
+rollbacks mean something) and the namespaces belong to the tenant flow.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from idp.kube_names import MAX_LABEL
-from idp.tenants.manifests import LABEL_MANAGED_BY, LABEL_TENANT, MANAGED_BY
+from idp.errors import Conflict
+from idp.kube_names import MAX_LABEL, namespace_name
+from idp.tenants.manifests import LABEL_MANAGED_BY, LABEL_TENANT, LABEL_TENANT_ID, MANAGED_BY
 
 __all__ = [
     "IN_CLUSTER",
@@ -19,8 +23,10 @@ __all__ = [
     "PLATFORM_ROLE",
     "application",
     "application_name",
+    "owned_by",
     "project",
     "project_name",
+    "taken",
 ]
 
 IN_CLUSTER = "https://kubernetes.default.svc"
@@ -49,15 +55,51 @@ def application_name(tenant: str, app: str, env: str) -> str:
     return name
 
 
-def _labels(tenant: str, **extra: str) -> dict[str, str]:
-    return {LABEL_TENANT: tenant, LABEL_MANAGED_BY: MANAGED_BY, **extra}
+def _labels(tenant: str, tenant_id: str, **extra: str) -> dict[str, str]:
+    return {LABEL_TENANT: tenant, LABEL_TENANT_ID: tenant_id, LABEL_MANAGED_BY: MANAGED_BY, **extra}
 
 
-def project(tenant: str, namespaces: list[str], repositories: list[str], *, server: str = IN_CLUSTER) -> dict[str, Any]:
+def owned_by(obj: dict[str, Any], tenant_id: str, tenant_created_at: datetime) -> bool:
+    """Whether a live Argo CD object is this tenant's.
+
+    It is when it carries the tenant's id. One made by a release that wrote no ids is the
+    tenant's only if the platform made it (managed-by) after the tenant was created: an
+    older one was left by an earlier tenant of the same name.
+    """
+    metadata = obj.get("metadata") or {}
+    labels = metadata.get("labels") or {}
+    if LABEL_TENANT_ID in labels:
+        return bool(labels[LABEL_TENANT_ID] == tenant_id)
+    if labels.get(LABEL_MANAGED_BY) != MANAGED_BY:
+        return False
+    try:
+        created = datetime.fromisoformat(str(metadata.get("creationTimestamp")).replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return created.tzinfo is not None and created >= tenant_created_at.replace(microsecond=0)
+
+
+def taken(kind: str, name: str) -> Conflict:
+    """409 for an Argo CD object of that name that belongs to another tenant (or to no tenant)."""
+    return Conflict(
+        f"Argo CD {kind} '{name}' already exists and does not belong to this tenant; the platform will not adopt it",
+        code=f"argocd_{kind}_taken",
+        details={kind: name},
+    )
+
+
+def project(
+    tenant: str,
+    namespaces: list[str],
+    repositories: list[str],
+    *,
+    tenant_id: str,
+    server: str = IN_CLUSTER,
+) -> dict[str, Any]:
     """The tenant's AppProject: its repositories, its namespaces, no cluster-scoped kinds."""
     name = project_name(tenant)
     return {
-        "metadata": {"name": name, "labels": _labels(tenant)},
+        "metadata": {"name": name, "labels": _labels(tenant, tenant_id)},
         "spec": {
             "description": f"Tenant {tenant} (managed by the platform; changes are overwritten)",
             "sourceRepos": sorted(repositories),
@@ -84,6 +126,7 @@ def application(
     app: str,
     env: str,
     *,
+    tenant_id: str,
     repo_url: str,
     path: str,
     revision: str = "HEAD",
@@ -93,12 +136,12 @@ def application(
     return {
         "metadata": {
             "name": application_name(tenant, app, env),
-            "labels": _labels(tenant, **{LABEL_APP: app, LABEL_ENV: env}),
+            "labels": _labels(tenant, tenant_id, **{LABEL_APP: app, LABEL_ENV: env}),
         },
         "spec": {
             "project": project_name(tenant),
             "source": {"repoURL": repo_url, "path": path, "targetRevision": revision},
-            "destination": {"server": server, "namespace": f"{tenant}-{env}"},
+            "destination": {"server": server, "namespace": namespace_name(tenant, env)},
             "syncPolicy": {
                 "syncOptions": ["CreateNamespace=false", "PruneLast=true"],
                 "retry": {"limit": 2, "backoff": {"duration": "5s", "factor": 2, "maxDuration": "1m"}},

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from idp.audit.service import record as audit
-from idp.auth.permissions import Action, authorize
+from idp.auth.permissions import Action, authorize, authorize_tenant_id
 from idp.clients.argocd import ArgoCdClient
 from idp.db import Database
 from idp.deploy import outbox, service, tracking
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "authorized_deployment",
-    "deployment_tenant",
+    "deployment_tenant_id",
     "get_deployment",
     "list_deployments",
     "read_deployment",
@@ -199,7 +199,7 @@ def _request(
             caller,
             "deployment.request" if kind == "deploy" else "deployment.rollback",
             deployment.id,
-            tenant=tenant,
+            tenant=tenant_record,
             details={
                 "app": app,
                 "environment": environment,
@@ -276,10 +276,10 @@ def list_deployments(
     return [d.read() for d in found]
 
 
-def deployment_tenant(db: Database, deployment_id: str) -> str | None:
-    """The tenant of a deployment (for the route gate), None when there is no such deployment."""
+def deployment_tenant_id(db: Database, deployment_id: str) -> str | None:
+    """The id of a deployment's tenant (for the route gate), None when there is no such deployment."""
     deployment = service.get_deployment(db, deployment_id)
-    return deployment.tenant if deployment else None
+    return deployment.tenant_id if deployment else None
 
 
 def authorized_deployment(
@@ -290,7 +290,7 @@ def authorized_deployment(
     if deployment is None:
         raise _deployment_not_found(deployment_id)
     try:
-        authorize(db, caller, deployment.tenant, action)
+        authorize_tenant_id(db, caller, deployment.tenant_id, action)
     except NotFound:
         raise _deployment_not_found(deployment_id) from None
     return deployment

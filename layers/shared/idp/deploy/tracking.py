@@ -21,14 +21,16 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import BaseModel
 
+from idp.audit.service import TenantRef
 from idp.audit.service import record as audit_record
 from idp.clients.argocd import ArgoCdClient, ArgoCdError
 from idp.db import Database
-from idp.deploy import argocd_objects, outbox, service
-from idp.deploy.apps import AppRecord, get_app_by_id
+from idp.deploy import outbox, service
+from idp.deploy.apps import AppRecord, get_app_by_id, upsert_application
 from idp.deploy.outbox import NotificationKind
 from idp.deploy.policy import DeployConfig
 from idp.deploy.service import DeploymentRecord
+from idp.errors import Conflict
 from idp.observability import logger
 
 if TYPE_CHECKING:
@@ -77,7 +79,7 @@ def system_audit(db: Database, action: str, deployment: DeploymentRecord, **deta
         None,
         action,
         deployment.id,
-        tenant=deployment.tenant,
+        tenant=TenantRef(deployment.tenant_id, deployment.tenant),
         details={"app": deployment.app, "environment": deployment.environment, **details},
         actor="platform",
         actor_kind="system",
@@ -125,7 +127,7 @@ def start_sync(
         name = app.argocd_name(deployment.environment)
         try:
             _sync(argocd, app, deployment, name, server=cfg.destination_server)
-        except ArgoCdError as exc:
+        except (ArgoCdError, Conflict) as exc:
             service.record_start_failure(
                 db, deployment.id, f"Argo CD did not start the sync ({exc.message}); the platform retries"
             )
@@ -138,17 +140,7 @@ def start_sync(
 
 
 def _sync(argocd: ArgoCdClient, app: AppRecord, deployment: DeploymentRecord, name: str, *, server: str) -> None:
-    argocd.upsert_app(
-        argocd_objects.application(
-            app.tenant,
-            app.name,
-            deployment.environment,
-            repo_url=app.repo_url,
-            path=app.path,
-            revision=deployment.revision,
-            server=server,
-        )
-    )
+    upsert_application(argocd, app, deployment.environment, revision=deployment.revision, server=server)
     if deployment.kind == "rollback":
         live = argocd.get_app(name) or {}
         history = (live.get("status") or {}).get("history") or []

@@ -18,8 +18,9 @@ class Caller(BaseModel):
     kind: Literal["user", "service_account"] = "user"
     platform_admin: bool = False
     email: str | None = None
-    # Service accounts belong to one tenant with one role.
+    # Service accounts belong to one tenant (by id; the name is for people) with one role.
     service_account_id: str | None = None
+    tenant_id: str | None = None
     tenant: str | None = None
     role: str | None = None
     # Audit: which front end (api, cli, slack) and API Gateway's request id.
@@ -41,6 +42,7 @@ def caller_from_event(event: dict[str, Any]) -> Caller:
         platform_admin=str(authorizer.get("platform_admin", "false")).lower() == "true",
         email=authorizer.get("email") or None,
         service_account_id=authorizer.get("service_account_id") or None,
+        tenant_id=authorizer.get("tenant_id") or None,
         tenant=authorizer.get("tenant") or None,
         role=authorizer.get("role") or None,
         front_end=front_end if front_end in ("api", "cli", "slack") else "api",

@@ -26,7 +26,14 @@ class ServiceAccountCreate(BaseModel):
 
     name: str = Field(min_length=1, max_length=MAX_LABEL, description="DNS-1123 label, unique among live accounts")
     role: ServiceAccountRole
-    expires_in_days: int = Field(default=90, ge=1, le=365, description="the token stops working after this")
+    # The cap is the platform's setting, so only the service knows it (a client's copy of the
+    # model cannot): it applies the default and refuses more than the cap.
+    expires_in_days: int | None = Field(
+        default=None,
+        ge=1,
+        description="the token stops working after this; default and maximum: the platform's"
+        " SERVICE_ACCOUNT_MAX_DAYS (90 unless configured; the default is never above 90)",
+    )
 
     @field_validator("name")
     @classmethod
@@ -58,6 +65,7 @@ class ServiceAccountPrincipal(BaseModel):
     """Who a valid service-account token stands for."""
 
     id: str
-    tenant: str = Field(description="tenant name")
+    tenant_id: str = Field(description="the tenant's id: what the account's rights follow")
+    tenant: str = Field(description="tenant name, for people")
     name: str
     role: str

@@ -15,7 +15,7 @@ import uuid
 from typing import Any
 
 from idp.db import Database
-from idp.errors import Conflict, NotFound, Unauthenticated
+from idp.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from idp.service_accounts.models import (
     ServiceAccountCreate,
     ServiceAccountCreated,
@@ -24,6 +24,7 @@ from idp.service_accounts.models import (
 )
 
 __all__ = [
+    "DEFAULT_EXPIRES_IN_DAYS",
     "SA_TOKEN_PREFIX",
     "authenticate_token",
     "create",
@@ -36,6 +37,7 @@ __all__ = [
 ]
 
 SA_TOKEN_PREFIX = "idp_sa_"
+DEFAULT_EXPIRES_IN_DAYS = 90  # a token's lifetime when the request names none (and the cap is higher)
 _SHOWN_PREFIX = 12  # characters of the token kept in clear, for lists
 _MAX_TOKEN_LENGTH = 256  # ours are 50; anything far longer is not worth hashing
 _LAST_USED_EVERY = "1 minute"  # last_used_at is written at most this often per account
@@ -54,11 +56,23 @@ def looks_like_token(token: str) -> bool:
 
 
 def create(
-    db: Database, *, tenant_id: str, tenant_name: str, request: ServiceAccountCreate, created_by: str
+    db: Database,
+    *,
+    tenant_id: str,
+    tenant_name: str,
+    request: ServiceAccountCreate,
+    created_by: str,
+    max_days: int,
 ) -> ServiceAccountCreated:
-    """Creates the account and its token; the returned token is never retrievable again."""
+    """Creates the account and its token; the returned token is never retrievable again.
+
+    `max_days` (the platform's SERVICE_ACCOUNT_MAX_DAYS) caps the token's lifetime: a request
+    above it is refused (422 on `expires_in_days`), one without a lifetime gets the cap or
+    DEFAULT_EXPIRES_IN_DAYS, whichever is smaller.
+    """
     import pg8000.exceptions
 
+    days = _lifetime_days(request, max_days)
     token = SA_TOKEN_PREFIX + secrets.token_urlsafe(32)
     try:
         row = db.row(
@@ -73,7 +87,7 @@ def create(
             token_hash=hash_token(token),
             token_prefix=token[:_SHOWN_PREFIX],
             created_by=created_by,
-            days=request.expires_in_days,
+            days=days,
         )
     except pg8000.exceptions.DatabaseError as exc:
         if _is_unique_violation(exc):
@@ -84,6 +98,19 @@ def create(
         raise
     assert row is not None
     return ServiceAccountCreated(**ServiceAccountRead.model_validate(row).model_dump(), token=token)
+
+
+def _lifetime_days(request: ServiceAccountCreate, max_days: int) -> int:
+    """The token's lifetime: the request's, refused above `max_days`; else the default, capped."""
+    if request.expires_in_days is None:
+        return min(DEFAULT_EXPIRES_IN_DAYS, max_days)
+    if request.expires_in_days > max_days:
+        message = f"must be at most {max_days} (days; the platform's SERVICE_ACCOUNT_MAX_DAYS)"
+        raise InvalidInput(
+            f"invalid request: expires_in_days: {message}",
+            details=[{"field": "expires_in_days", "message": message}],
+        )
+    return request.expires_in_days
 
 
 def list_for_tenant(db: Database, tenant_id: str) -> list[ServiceAccountRead]:
@@ -121,7 +148,7 @@ def authenticate_token(db: Database, token: str) -> ServiceAccountPrincipal:
     if not looks_like_token(token) or len(token) > _MAX_TOKEN_LENGTH:
         raise Unauthenticated("unknown service-account token", code="token_invalid")
     row = db.row(
-        "SELECT sa.id::text AS id, sa.name, sa.role, t.name AS tenant,"
+        "SELECT sa.id::text AS id, sa.name, sa.role, t.id::text AS tenant_id, t.name AS tenant,"
         " sa.revoked_at IS NOT NULL OR t.deleted_at IS NOT NULL AS revoked,"
         " sa.expires_at <= now() AS expired,"
         f" sa.last_used_at IS NULL OR sa.last_used_at < now() - interval '{_LAST_USED_EVERY}' AS stale"
@@ -142,7 +169,9 @@ def authenticate_token(db: Database, token: str) -> ServiceAccountPrincipal:
             f" AND (last_used_at IS NULL OR last_used_at < now() - interval '{_LAST_USED_EVERY}')",
             id=row["id"],
         )
-    return ServiceAccountPrincipal(id=row["id"], tenant=row["tenant"], name=row["name"], role=row["role"])
+    return ServiceAccountPrincipal(
+        id=row["id"], tenant_id=row["tenant_id"], tenant=row["tenant"], name=row["name"], role=row["role"]
+    )
 
 
 def is_active(db: Database, service_account_id: str) -> bool:

@@ -13,6 +13,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from idp import deps
 from idp.audit.service import record as audit
+from idp.config import get_settings
 from idp.http.caller import Caller, caller_from_event
 from idp.service_accounts import service
 from idp.service_accounts.models import ServiceAccountCreate, ServiceAccountCreated, ServiceAccountRead
@@ -40,14 +41,19 @@ def create_service_account(tenant: TenantName, body: ServiceAccountCreate) -> tu
     with db.transaction():
         record = get_tenant(db, tenant)
         created = service.create(
-            db, tenant_id=record.id, tenant_name=record.name, request=body, created_by=caller.user_id
+            db,
+            tenant_id=record.id,
+            tenant_name=record.name,
+            request=body,
+            created_by=caller.user_id,
+            max_days=get_settings().service_account_max_days,
         )
         audit(
             db,
             caller,
             "service_account.create",
             body.name,
-            tenant=tenant,
+            tenant=record,
             details={"role": body.role, "expires_at": created.expires_at, "token_prefix": created.token_prefix},
         )
     return created, 201
@@ -71,5 +77,5 @@ def revoke_service_account(tenant: TenantName, name: AccountName) -> ServiceAcco
     with db.transaction():
         record = get_tenant(db, tenant)
         revoked = service.revoke(db, record.id, name, caller.user_id)
-        audit(db, caller, "service_account.revoke", name, tenant=tenant)
+        audit(db, caller, "service_account.revoke", name, tenant=record)
         return revoked

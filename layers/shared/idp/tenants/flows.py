@@ -6,9 +6,19 @@ exists). A Kubernetes or Argo CD failure leaves the tenant `not_ready` with the 
 repeating the request, or reconciling, finishes the work because every step is
 create-or-update. The tenant's Argo CD AppProject is rewritten from the record on every
 apply, so a deleted or hand-edited project is repaired.
+
+Ownership (`idp.tenants.namespaces`): reserved namespace names are refused (422) and a
+namespace that exists for someone else is refused (409 `namespace_taken`) before the row
+is written; the row and the namespace claims commit together, so two tenants can never
+claim one namespace. Every apply checks the claim and the namespace's id label again
+before touching it, and delete removes only namespaces that pass the same check. The
+Argo CD project and applications carry the tenant's id too, and one left by another
+tenant of the same name is never adopted (409).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -16,14 +26,14 @@ from idp.audit.service import record as audit
 from idp.auth.permissions import Action, authorize
 from idp.clients.argocd import ArgoCdClient, ArgoCdError
 from idp.clients.kubernetes import KINDS, KubeClient, KubeError
+from idp.config import get_settings
 from idp.db import Database
 from idp.deploy import argocd_objects
 from idp.errors import Conflict, DownstreamError, InvalidInput, NotFound
 from idp.http.caller import Caller
-from idp.kube_names import MAX_LABEL
 from idp.observability import metrics
-from idp.tenants import service
-from idp.tenants.manifests import LABEL_MANAGED_BY, LABEL_TENANT, MANAGED_BY, environment_objects
+from idp.tenants import namespaces, service
+from idp.tenants.manifests import LABEL_MANAGED_BY, MANAGED_BY, environment_objects
 from idp.tenants.models import MemberCreate, MemberRead, Quota, TenantCreate, TenantUpdate
 from idp.tenants.service import TenantRecord
 
@@ -39,44 +49,80 @@ __all__ = [
 
 
 def create_tenant(
-    db: Database, kube: KubeClient, argocd: ArgoCdClient, caller: Caller, spec: TenantCreate, *, server: str
+    db: Database,
+    kube: KubeClient,
+    argocd: ArgoCdClient,
+    caller: Caller,
+    spec: TenantCreate,
+    *,
+    server: str,
+    reserved: list[str] | None = None,
 ) -> tuple[TenantRecord, bool]:
     """Creates the tenant with the caller as owner; returns (tenant, created).
 
     Repeating the same request as its owner is a retry: it finishes provisioning and
-    returns the tenant (created=False). Any other request for a taken name is a 409.
-    `server` is the cluster Argo CD deploys the tenant's applications to.
+    returns the tenant (created=False). Any other request for a taken name is a 409, and
+    so is a namespace that already exists for someone else (nothing is written then).
+    `server` is the cluster Argo CD deploys the tenant's applications to; `reserved` the
+    namespace patterns no tenant may have (default: the `RESERVED_NAMESPACES` setting).
     """
     quotas = spec.full_quotas()
+    namespaces.check_names(spec.name, spec.environments, _reserved(reserved), field="environments")
     with db.transaction():
         existing = service.find_tenant(db, spec.name)
-        if existing is None:
-            tenant = service.insert_tenant(
-                db,
-                name=spec.name,
-                display_name=spec.display_name,
-                environments=spec.environments,
-                quotas=quotas,
-                created_by=caller.user_id,
-            )
-            service.add_member(db, tenant, user=caller.user_id, role="owner", added_by=caller.user_id)
-            repositories = service.set_repositories(db, tenant, spec.repositories, added_by=caller.user_id)
-            tenant = tenant.model_copy(update={"repositories": repositories})
-            details = {"environments": spec.environments, "repositories": repositories}
-            audit(db, caller, "tenant.create", spec.name, tenant=spec.name, details=details)
-            created = True
-        else:
-            same_request = (
-                existing.display_name == spec.display_name
-                and existing.environments == spec.environments
-                and existing.quotas == quotas
-                and sorted(existing.repositories) == sorted(spec.repositories)
-            )
-            member = service.get_member(db, existing, caller.user_id)
-            if not (same_request and member is not None and member.role == "owner"):
-                raise Conflict(f"tenant '{spec.name}' already exists", details={"tenant": spec.name})
-            tenant, created = existing, False
-    return apply_tenant(db, kube, argocd, tenant, server=server), created
+        if existing is not None:
+            _check_retry(db, caller, existing, spec, quotas)
+    if existing is not None:
+        return apply_tenant(db, kube, argocd, existing, server=server), False
+    _check_unclaimed(kube, spec.name, spec.environments, owner=None)
+    with db.transaction():
+        tenant = service.insert_tenant(
+            db,
+            name=spec.name,
+            display_name=spec.display_name,
+            environments=spec.environments,
+            quotas=quotas,
+            created_by=caller.user_id,
+        )
+        namespaces.claim(db, tenant)
+        service.add_member(db, tenant, user=caller.user_id, role="owner", added_by=caller.user_id)
+        repositories = service.set_repositories(db, tenant, spec.repositories, added_by=caller.user_id)
+        tenant = tenant.model_copy(update={"repositories": repositories})
+        details = {"environments": spec.environments, "repositories": repositories}
+        audit(db, caller, "tenant.create", spec.name, tenant=tenant, details=details)
+    return apply_tenant(db, kube, argocd, tenant, server=server), True
+
+
+def _check_retry(
+    db: Database, caller: Caller, existing: TenantRecord, spec: TenantCreate, quotas: dict[str, Quota]
+) -> None:
+    """A repeated create is a retry only when it is the same request by an owner; else 409."""
+    same_request = (
+        existing.display_name == spec.display_name
+        and existing.environments == spec.environments
+        and existing.quotas == quotas
+        and sorted(existing.repositories) == sorted(spec.repositories)
+    )
+    member = service.get_member(db, existing, caller.user_id)
+    if not (same_request and member is not None and member.role == "owner"):
+        raise Conflict(f"tenant '{spec.name}' already exists", details={"tenant": spec.name})
+
+
+def _check_unclaimed(kube: KubeClient, tenant: str, environments: list[str], owner: TenantRecord | None) -> None:
+    """409 for a namespace that exists and is not `owner`'s; 502 if Kubernetes cannot say. Writes nothing."""
+    try:
+        namespaces.check_unclaimed(kube, tenant, environments, owner)
+    except KubeError as exc:
+        raise DownstreamError(
+            f"Kubernetes failed while checking tenant '{tenant}''s namespaces: {exc.message}. Nothing was written;"
+            " retry the request.",
+            code="kubernetes_unavailable",
+            details={"tenant": tenant},
+        ) from exc
+
+
+def _reserved(reserved: list[str] | None) -> list[str]:
+    return list(get_settings().reserved_namespaces if reserved is None else reserved)
 
 
 def update_tenant(
@@ -88,17 +134,21 @@ def update_tenant(
     change: TenantUpdate,
     *,
     server: str,
+    reserved: list[str] | None = None,
 ) -> TenantRecord:
-    """Changes what `change` names; `repositories`, when given, replaces the whole list."""
+    """Changes what `change` names; `repositories`, when given, replaces the whole list.
+
+    New environments get the same checks as a create (reserved 422, taken 409) before
+    anything is written.
+    """
+    with db.transaction():
+        tenant = authorize(db, caller, name, Action.TENANT_UPDATE)
+    environments = change.environments or tenant.environments
+    added = [env for env in environments if env not in tenant.environments]
+    namespaces.check_names(name, added, _reserved(reserved), field="environments")
+    _check_unclaimed(kube, name, added, owner=tenant)
     with db.transaction():
         tenant = authorize(db, caller, name, Action.TENANT_UPDATE, for_update=True)
-        environments = change.environments or tenant.environments
-        too_long = [env for env in environments if len(name) + 1 + len(env) > MAX_LABEL]
-        if too_long:
-            raise InvalidInput(
-                f"namespace '{name}-{too_long[0]}' would exceed {MAX_LABEL} characters",
-                details=[{"field": "environments", "message": "environment name too long for this tenant"}],
-            )
         quotas = {env: tenant.quotas.get(env) or Quota() for env in environments}
         for env, quota in (change.quotas or {}).items():
             if env not in environments:
@@ -116,12 +166,13 @@ def update_tenant(
             environments=environments,
             quotas=quotas,
         )
+        namespaces.claim(db, tenant)
         if change.repositories is not None:
             repositories = service.set_repositories(db, tenant, change.repositories, added_by=caller.user_id)
             tenant = tenant.model_copy(update={"repositories": repositories})
             details["repositories_added"] = sorted(set(repositories) - set(before))
             details["repositories_removed"] = sorted(set(before) - set(repositories))
-        audit(db, caller, "tenant.update", name, tenant=name, details=details)
+        audit(db, caller, "tenant.update", name, tenant=tenant, details=details)
     return apply_tenant(db, kube, argocd, tenant, server=server)
 
 
@@ -130,32 +181,40 @@ def reconcile_tenant(
 ) -> TenantRecord:
     with db.transaction():
         tenant = authorize(db, caller, name, Action.TENANT_RECONCILE)
-        audit(db, caller, "tenant.reconcile", name, tenant=name)
+        audit(db, caller, "tenant.reconcile", name, tenant=tenant)
     return apply_tenant(db, kube, argocd, tenant, server=server)
 
 
 def delete_tenant(db: Database, kube: KubeClient, argocd: ArgoCdClient, caller: Caller, name: str) -> TenantRecord:
-    """Removes the Argo CD applications and project, then the namespaces; keeps the row marked deleted for audit."""
+    """Removes the Argo CD applications and project, then the namespaces; keeps the row marked deleted for audit.
+
+    Only what is the tenant's goes: Argo CD objects carrying its id, namespaces it claims
+    that still carry its id (one re-created by someone else is left alone).
+    """
     from idp.deploy.apps import mark_tenant_apps_deleted  # deploy builds on tenants: import at use
 
     with db.transaction():
         tenant = authorize(db, caller, name, Action.TENANT_DELETE, for_update=True)
         tenant = service.set_status(db, tenant, "deleting")
-        audit(db, caller, "tenant.delete", name, tenant=name)
+        audit(db, caller, "tenant.delete", name, tenant=tenant)
     try:
         project = argocd_objects.project_name(tenant.name)
         for app in argocd.list_apps(project=project):
-            # Only this project's applications, whatever the server's filter did.
-            if app.get("spec", {}).get("project") == project:
+            # Only this project's applications that are this tenant's, whatever the server's filter did.
+            if app.get("spec", {}).get("project") == project and _owned(app, tenant):
                 argocd.delete_app(app["metadata"]["name"])
-        argocd.delete_project(project)
+        live = argocd.get_project(project)
+        if live is not None and _owned(live, tenant):
+            argocd.delete_project(project)
     except ArgoCdError as exc:
         with db.transaction():
             service.set_status(db, tenant, "deleting", f"Argo CD failed while deleting: {exc.message}")
         raise _downstream(tenant, "delete", "Argo CD", exc) from exc
     try:
-        for ns in _tenant_namespaces(kube, tenant.name) | set(tenant.namespaces()):
-            kube.delete(KINDS["Namespace"], ns)
+        with db.transaction():
+            owned = namespaces.owned_namespaces(db, tenant)
+        for namespace in owned:
+            namespaces.release(db, kube, tenant, namespace)
     except KubeError as exc:
         with db.transaction():
             service.set_status(db, tenant, "deleting", f"Kubernetes failed while deleting: {exc.message}")
@@ -189,7 +248,7 @@ def add_member(
             caller,
             "member.add" if current is None else "member.role_change",
             request.user,
-            tenant=name,
+            tenant=tenant,
             details={"role": request.role, "previous_role": current.role if current else None},
         )
     return member, apply_tenant(db, kube, argocd, tenant, server=server)
@@ -207,39 +266,62 @@ def remove_member(
             authorize(db, caller, name, Action.OWNERS_MANAGE)
             _keep_an_owner(db, tenant)
         service.remove_member(db, tenant, user)
-        audit(db, caller, "member.remove", user, tenant=name, details={"previous_role": current.role})
+        audit(db, caller, "member.remove", user, tenant=tenant, details={"previous_role": current.role})
     return apply_tenant(db, kube, argocd, tenant, server=server)
 
 
 def apply_tenant(
     db: Database, kube: KubeClient, argocd: ArgoCdClient, tenant: TenantRecord, *, server: str
 ) -> TenantRecord:
-    """Makes Kubernetes, then the Argo CD project, match the record (create-or-update, prune what we own)."""
-    with db.transaction():
-        members = service.list_members(db, tenant)
+    """Makes Kubernetes, then the Argo CD project, match the record (create-or-update, prune what we own).
+
+    A namespace of the tenant's that someone else holds leaves the tenant `not_ready` with
+    a 409 `namespace_taken`; nothing is applied in it.
+    """
     try:
+        with db.transaction():
+            members = service.list_members(db, tenant)
+            namespaces.claim(db, tenant)
+            owned = namespaces.owned_namespaces(db, tenant)
         for env in tenant.environments:
-            wanted = environment_objects(tenant.name, env, tenant.quotas.get(env) or Quota(), members)
-            for obj in wanted:
+            quota = tenant.quotas.get(env) or Quota()
+            namespace, *inside = environment_objects(tenant.name, env, quota, members, tenant_id=tenant.id)
+            namespaces.ensure_namespace(kube, tenant, namespace)
+            for obj in inside:
                 kube.apply(obj)
-            _prune_bindings(kube, tenant, env, {o["metadata"]["name"] for o in wanted if o["kind"] == "RoleBinding"})
-        for ns in _tenant_namespaces(kube, tenant.name) - set(tenant.namespaces()):
-            kube.delete(KINDS["Namespace"], ns)
+            _prune_bindings(kube, tenant, env, {o["metadata"]["name"] for o in inside if o["kind"] == "RoleBinding"})
+        for gone in (o for o in owned if o.environment not in tenant.environments):
+            namespaces.release(db, kube, tenant, gone)
     except KubeError as exc:
         raise _apply_failed(db, tenant, "Kubernetes", exc) from exc
+    except Conflict as exc:
+        with db.transaction():
+            service.set_status(db, tenant, "not_ready", exc.message)
+        raise
     try:
         _apply_project(argocd, tenant, server)
     except ArgoCdError as exc:
         raise _apply_failed(db, tenant, "Argo CD", exc) from exc
+    except Conflict as exc:
+        with db.transaction():
+            service.set_status(db, tenant, "not_ready", exc.message)
+        raise
     metrics().add_metric(name="TenantApplied", unit=MetricUnit.Count, value=1)
     with db.transaction():
         return service.set_status(db, tenant, "ready")
 
 
 def _apply_project(argocd: ArgoCdClient, tenant: TenantRecord, server: str) -> None:
-    """Upserts the tenant's AppProject from the record; issued role tokens survive the rewrite."""
-    wanted = argocd_objects.project(tenant.name, tenant.namespaces(), tenant.repositories, server=server)
+    """Upserts the tenant's AppProject from the record; issued role tokens survive the rewrite.
+
+    A project of the same name that carries another tenant's id is never adopted (409).
+    """
+    wanted = argocd_objects.project(
+        tenant.name, tenant.namespaces(), tenant.repositories, server=server, tenant_id=tenant.id
+    )
     live = argocd.get_project(argocd_objects.project_name(tenant.name))
+    if live is not None and not _owned(live, tenant):
+        raise argocd_objects.taken("project", argocd_objects.project_name(tenant.name))
     if live is not None:
         issued = {
             role.get("name"): role["jwtTokens"]
@@ -252,17 +334,17 @@ def _apply_project(argocd: ArgoCdClient, tenant: TenantRecord, server: str) -> N
     argocd.upsert_project(wanted)
 
 
+def _owned(obj: dict[str, Any], tenant: TenantRecord) -> bool:
+    return argocd_objects.owned_by(obj, tenant.id, tenant.created_at)
+
+
 def _prune_bindings(kube: KubeClient, tenant: TenantRecord, env: str, wanted: set[str]) -> None:
-    selector = f"{LABEL_TENANT}={tenant.name},{LABEL_MANAGED_BY}={MANAGED_BY}"
+    # The namespace was just checked to be the tenant's: every binding the platform manages there is its own.
+    selector = f"{LABEL_MANAGED_BY}={MANAGED_BY}"
     for binding in kube.list(KINDS["RoleBinding"], tenant.namespace(env), label_selector=selector):
         name = binding["metadata"]["name"]
         if name not in wanted:
             kube.delete(KINDS["RoleBinding"], name, tenant.namespace(env))
-
-
-def _tenant_namespaces(kube: KubeClient, tenant: str) -> set[str]:
-    selector = f"{LABEL_TENANT}={tenant},{LABEL_MANAGED_BY}={MANAGED_BY}"
-    return {ns["metadata"]["name"] for ns in kube.list(KINDS["Namespace"], label_selector=selector)}
 
 
 def _keep_an_owner(db: Database, tenant: TenantRecord) -> None:

@@ -1,17 +1,24 @@
-"""The Kubernetes objects a tenant should have: pure functions of the tenant record."""
+"""The Kubernetes objects a tenant should have: pure functions of the tenant record.
+
+Every object carries the tenant's immutable id (`idp.platform/tenant-id`) beside its name:
+the platform treats a namespace as the tenant's only while that label says so, and the
+NetworkPolicy admits the tenant's own namespaces by id, so a later tenant that reuses the
+name is a stranger to them.
+"""
 
 from __future__ import annotations
 
 import hashlib
 from typing import Any
 
-from idp.kube_names import parse_quantity
+from idp.kube_names import namespace_name, parse_quantity
 from idp.tenants.models import MemberRead, Quota, Role
 
 __all__ = [
     "LABEL_ENV",
     "LABEL_MANAGED_BY",
     "LABEL_TENANT",
+    "LABEL_TENANT_ID",
     "MANAGED_BY",
     "ROLE_TO_CLUSTER_ROLE",
     "environment_objects",
@@ -19,6 +26,7 @@ __all__ = [
 ]
 
 LABEL_TENANT = "idp.platform/tenant"
+LABEL_TENANT_ID = "idp.platform/tenant-id"
 LABEL_ENV = "idp.platform/environment"
 LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
 MANAGED_BY = "idp"
@@ -37,8 +45,8 @@ _DEFAULT_REQUEST = {"cpu": "100m", "memory": "128Mi"}
 _DEFAULT_LIMIT = {"cpu": "500m", "memory": "512Mi"}
 
 
-def _labels(tenant: str, env: str) -> dict[str, str]:
-    return {LABEL_TENANT: tenant, LABEL_ENV: env, LABEL_MANAGED_BY: MANAGED_BY}
+def _labels(tenant: str, tenant_id: str, env: str) -> dict[str, str]:
+    return {LABEL_TENANT: tenant, LABEL_TENANT_ID: tenant_id, LABEL_ENV: env, LABEL_MANAGED_BY: MANAGED_BY}
 
 
 def _smaller(a: str, b: str) -> str:
@@ -50,19 +58,23 @@ def member_binding_name(user: str) -> str:
     return "idp-member-" + hashlib.sha256(user.encode()).hexdigest()[:16]
 
 
-def namespace(tenant: str, env: str) -> dict[str, Any]:
+def namespace(tenant: str, tenant_id: str, env: str) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "Namespace",
-        "metadata": {"name": f"{tenant}-{env}", "labels": _labels(tenant, env)},
+        "metadata": {"name": namespace_name(tenant, env), "labels": _labels(tenant, tenant_id, env)},
     }
 
 
-def resource_quota(tenant: str, env: str, quota: Quota) -> dict[str, Any]:
+def resource_quota(tenant: str, tenant_id: str, env: str, quota: Quota) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "ResourceQuota",
-        "metadata": {"name": QUOTA_NAME, "namespace": f"{tenant}-{env}", "labels": _labels(tenant, env)},
+        "metadata": {
+            "name": QUOTA_NAME,
+            "namespace": namespace_name(tenant, env),
+            "labels": _labels(tenant, tenant_id, env),
+        },
         "spec": {
             "hard": {
                 "requests.cpu": quota.cpu,
@@ -76,15 +88,15 @@ def resource_quota(tenant: str, env: str, quota: Quota) -> dict[str, Any]:
     }
 
 
-def limit_range(tenant: str, env: str, quota: Quota) -> dict[str, Any]:
+def limit_range(tenant: str, tenant_id: str, env: str, quota: Quota) -> dict[str, Any]:
     cap = {"cpu": quota.cpu, "memory": quota.memory}
     return {
         "apiVersion": "v1",
         "kind": "LimitRange",
         "metadata": {
             "name": LIMIT_RANGE_NAME,
-            "namespace": f"{tenant}-{env}",
-            "labels": _labels(tenant, env),
+            "namespace": namespace_name(tenant, env),
+            "labels": _labels(tenant, tenant_id, env),
         },
         "spec": {
             "limits": [
@@ -100,9 +112,9 @@ def limit_range(tenant: str, env: str, quota: Quota) -> dict[str, Any]:
     }
 
 
-def network_policy(tenant: str, env: str) -> dict[str, Any]:
+def network_policy(tenant: str, tenant_id: str, env: str) -> dict[str, Any]:
     """Default deny, except traffic among the tenant's own namespaces and DNS lookups."""
-    own = {"namespaceSelector": {"matchLabels": {LABEL_TENANT: tenant}}}
+    own = {"namespaceSelector": {"matchLabels": {LABEL_TENANT_ID: tenant_id}}}
     dns = {
         "to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}}],
         "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
@@ -112,8 +124,8 @@ def network_policy(tenant: str, env: str) -> dict[str, Any]:
         "kind": "NetworkPolicy",
         "metadata": {
             "name": NETWORK_POLICY_NAME,
-            "namespace": f"{tenant}-{env}",
-            "labels": _labels(tenant, env),
+            "namespace": namespace_name(tenant, env),
+            "labels": _labels(tenant, tenant_id, env),
         },
         "spec": {
             "podSelector": {},
@@ -124,14 +136,14 @@ def network_policy(tenant: str, env: str) -> dict[str, Any]:
     }
 
 
-def member_binding(tenant: str, env: str, member: MemberRead) -> dict[str, Any]:
+def member_binding(tenant: str, tenant_id: str, env: str, member: MemberRead) -> dict[str, Any]:
     return {
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "RoleBinding",
         "metadata": {
             "name": member_binding_name(member.user),
-            "namespace": f"{tenant}-{env}",
-            "labels": _labels(tenant, env),
+            "namespace": namespace_name(tenant, env),
+            "labels": _labels(tenant, tenant_id, env),
             "annotations": {"idp.platform/user": member.user, "idp.platform/role": member.role},
         },
         "roleRef": {
@@ -143,12 +155,14 @@ def member_binding(tenant: str, env: str, member: MemberRead) -> dict[str, Any]:
     }
 
 
-def environment_objects(tenant: str, env: str, quota: Quota, members: list[MemberRead]) -> list[dict[str, Any]]:
+def environment_objects(
+    tenant: str, env: str, quota: Quota, members: list[MemberRead], *, tenant_id: str
+) -> list[dict[str, Any]]:
     """Everything one environment needs, namespace first so the rest has somewhere to live."""
     return [
-        namespace(tenant, env),
-        resource_quota(tenant, env, quota),
-        limit_range(tenant, env, quota),
-        network_policy(tenant, env),
-        *(member_binding(tenant, env, m) for m in members),
+        namespace(tenant, tenant_id, env),
+        resource_quota(tenant, tenant_id, env, quota),
+        limit_range(tenant, tenant_id, env, quota),
+        network_policy(tenant, tenant_id, env),
+        *(member_binding(tenant, tenant_id, env, m) for m in members),
     ]

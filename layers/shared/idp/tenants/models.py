@@ -8,10 +8,9 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from idp.deploy.models import normalize_repo_url
-from idp.kube_names import MAX_LABEL, is_dns1123_label, validate_dns1123_label, validate_quantity
+from idp.kube_names import MAX_LABEL, namespace_name, validate_dns1123_label, validate_environment, validate_quantity
 
 __all__ = [
-    "ENVIRONMENT_PATTERN",
     "MAX_REPOSITORIES",
     "RESERVED_NAMES",
     "MemberCreate",
@@ -27,7 +26,6 @@ __all__ = [
 
 Role = Literal["owner", "admin", "developer", "viewer"]
 TenantStatus = Literal["provisioning", "ready", "not_ready", "deleting", "deleted"]
-ENVIRONMENT_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 DEFAULT_ENVIRONMENTS = ("dev", "staging", "prod")
 Quantity = Annotated[str, Field(min_length=1, max_length=32)]
 RepositoryUrl = Annotated[str, Field(min_length=1, max_length=500)]
@@ -58,8 +56,7 @@ def _check_environments(environments: list[str]) -> list[str]:
     if len(set(environments)) != len(environments):
         raise ValueError("environments must not repeat")
     for env in environments:
-        if not is_dns1123_label(env):
-            raise ValueError(f"environment {env!r} is not a DNS-1123 label (lowercase letters, digits, '-')")
+        validate_environment(env)
     return environments
 
 
@@ -89,7 +86,11 @@ def _check_quota_keys(quotas: dict[str, Quota], environments: list[str]) -> None
 
 
 class TenantCreate(_Strict):
-    name: str = Field(min_length=1, max_length=MAX_LABEL, description="DNS-1123 label; namespaces are <name>-<env>")
+    name: str = Field(
+        min_length=1,
+        max_length=MAX_LABEL,
+        description="DNS-1123 label; namespaces are <name>-<environment> (environments have no '-')",
+    )
     display_name: str = Field(min_length=1, max_length=100)
     environments: list[str] = Field(default_factory=lambda: list(DEFAULT_ENVIRONMENTS), min_length=1, max_length=10)
     quotas: dict[str, Quota] = Field(default_factory=dict, description="quota per environment; defaults apply")
@@ -120,8 +121,9 @@ class TenantCreate(_Strict):
     @model_validator(mode="after")
     def _fits(self) -> TenantCreate:
         longest = max(self.environments, key=len)
-        if len(self.name) + 1 + len(longest) > MAX_LABEL:
-            raise ValueError(f"namespace '{self.name}-{longest}' would exceed {MAX_LABEL} characters; shorten the name")
+        longest_namespace = namespace_name(self.name, longest)
+        if len(longest_namespace) > MAX_LABEL:
+            raise ValueError(f"namespace '{longest_namespace}' would exceed {MAX_LABEL} characters; shorten the name")
         _check_quota_keys(self.quotas, self.environments)
         return self
 
@@ -154,6 +156,7 @@ class TenantUpdate(_Strict):
 
 
 class TenantRead(BaseModel):
+    id: str = Field(description="immutable; names can be reused after a delete, ids never")
     name: str
     display_name: str
     environments: list[str]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -10,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from idp.db import Database
 from idp.errors import Conflict, InvalidInput, NotFound
+from idp.kube_names import namespace_name
 from idp.tenants.models import MemberRead, Quota, Role, TenantStatus, normalize_repositories
 
 __all__ = [
@@ -18,6 +20,7 @@ __all__ = [
     "count_owners",
     "get_member",
     "get_tenant",
+    "get_tenant_by_id",
     "insert_tenant",
     "list_members",
     "list_repositories",
@@ -45,7 +48,7 @@ class TenantRecord(BaseModel):
     repositories: list[str] = Field(default_factory=list, description="normalized, sorted")
 
     def namespace(self, env: str) -> str:
-        return f"{self.name}-{env}"
+        return namespace_name(self.name, env)
 
     def namespaces(self) -> list[str]:
         return [self.namespace(env) for env in self.environments]
@@ -84,6 +87,15 @@ def get_tenant(db: Database, name: str, *, for_update: bool = False) -> TenantRe
     if row is None:
         raise NotFound(f"tenant '{name}' not found", details={"tenant": name})
     return _record(row)
+
+
+def get_tenant_by_id(db: Database, tenant_id: str, *, live: bool = True) -> TenantRecord | None:
+    """The tenant with this id (only while it lives, unless `live` is False); None otherwise."""
+    if not _is_uuid(tenant_id):
+        return None
+    sql = f"SELECT {_COLUMNS} FROM tenants WHERE id = CAST(:id AS uuid)"
+    row = db.row(sql + (" AND deleted_at IS NULL" if live else ""), id=tenant_id)
+    return _record(row) if row else None
 
 
 def find_tenant(db: Database, name: str) -> TenantRecord | None:
@@ -265,6 +277,14 @@ def count_owners(db: Database, tenant: TenantRecord) -> int:
         id=tenant.id,
     )
     return int(rows[0][0])
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except (ValueError, TypeError, AttributeError):
+        return False
+    return True
 
 
 def _is_unique_violation(exc: Exception) -> bool:

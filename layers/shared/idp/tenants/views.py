@@ -33,6 +33,7 @@ def _server() -> str:
 
 def to_read(tenant: TenantRecord) -> TenantRead:
     return TenantRead(
+        id=tenant.id,
         name=tenant.name,
         display_name=tenant.display_name,
         environments=tenant.environments,
@@ -62,7 +63,7 @@ def list_tenants() -> list[TenantRead]:
     db = deps.database()
     with db.transaction():
         if caller.kind == "service_account":  # a service account belongs to exactly one tenant
-            found = service.find_tenant(db, caller.tenant or "")
+            found = service.get_tenant_by_id(db, caller.tenant_id or "")
             tenants = [found] if found else []
         else:
             tenants = service.list_tenants(db, member=None if caller.platform_admin else caller.user_id)
