@@ -6,8 +6,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from idp.deploy.views import router as deploy_router
-from idp.http import build_resolver
+from idp.api import build_resolver
+from idp.api.deploy import router as deploy_router
 from idp.observability import api_handler
 
 app = build_resolver(

@@ -7,12 +7,12 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from idp.auth.link_views import router as link_router
-from idp.auth.slack_views import router as slack_router
-from idp.auth.views import router as auth_router
-from idp.http import build_resolver
+from idp.api import build_resolver
+from idp.api.auth import router as auth_router
+from idp.api.links import router as link_router
+from idp.api.service_accounts import router as service_accounts_router
+from idp.api.slack import router as slack_router
 from idp.observability import api_handler
-from idp.service_accounts.views import router as service_accounts_router
 
 app = build_resolver(
     [auth_router, link_router, slack_router, service_accounts_router],

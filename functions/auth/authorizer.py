@@ -6,7 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from idp.auth.authorizer import authorize_request
+from idp.api.authorizer import authorize_request
 from idp.config import get_settings
 from idp.observability import logger
 

@@ -6,10 +6,10 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from idp.audit.views import router as audit_router
-from idp.http import build_resolver
+from idp.api import build_resolver
+from idp.api.audit import router as audit_router
+from idp.api.tenants import router as tenants_router
 from idp.observability import api_handler
-from idp.tenants.views import router as tenants_router
 
 app = build_resolver(
     [tenants_router, audit_router],

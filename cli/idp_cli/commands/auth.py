@@ -166,7 +166,7 @@ def whoami(ctx: typer.Context, output: OutputOption = None, api_url: ApiUrlOptio
 @handle_errors
 def link(ctx: typer.Context, output: OutputOption = None, api_url: ApiUrlOption = None) -> None:
     """Get a one-time code that links your Slack account: then type `/idp link <code>` in Slack."""
-    from idp.auth.link_views import LinkCodeRead
+    from idp.api.links import LinkCodeRead
 
     session = open_session(ctx, output, api_url)
     with spinner("Asking the API for a link code"):

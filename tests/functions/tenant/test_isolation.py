@@ -16,7 +16,7 @@ import pytest
 from idp.clients.argocd import ArgoCdClient
 from idp.clients.kubernetes import KINDS, KubeClient
 from idp.db import Database
-from idp.deploy.argocd_objects import project
+from idp.tenants.argocd_project import project
 
 ALICE = "alice@example.com"
 BOB = "bob@example.com"

@@ -8,7 +8,7 @@ from typing import Any
 from idp.audit import service
 from idp.audit.models import AuditQuery
 from idp.db import Database
-from idp.http.caller import Caller
+from idp.principal import Caller
 
 ALICE = "alice@example.com"
 BOB = "bob@example.com"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from idp.auth.iam import iam_user_arn, is_session_of_role
+from idp.api.iam import iam_user_arn, is_session_of_role
 
 ROLE = "arn:aws:iam::123456789012:role/prod-chatops"
 SESSION = "arn:aws:sts::123456789012:assumed-role/prod-chatops/prod-chatops"

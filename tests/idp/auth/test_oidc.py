@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import RSAAlgorithm
 
-from idp.auth.oidc import OidcIdentity, OidcVerifier
+from idp.clients.oidc import OidcIdentity, OidcVerifier
 from idp.errors import DownstreamError, Unauthenticated
 from idp_local.emulators.oidc import OidcIssuer
 
@@ -218,7 +218,7 @@ def test_discovery_naming_another_issuer_is_refused(shared_issuer: OidcIssuer) -
 
 
 def test_importing_the_module_does_not_import_jwt_or_requests() -> None:
-    code = "import sys, idp.auth.oidc; print(sorted({'jwt', 'requests'} & set(sys.modules)))"
+    code = "import sys, idp.clients.oidc; print(sorted({'jwt', 'requests'} & set(sys.modules)))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
 
@@ -229,6 +229,6 @@ def test_cached_keys_keep_working_when_a_periodic_refresh_fails(monkeypatch: pyt
     token = issuer.issue("user-1")
     verifier.verify(token)
     issuer.stop()
-    monkeypatch.setattr("idp.auth.oidc._JWKS_MAX_AGE_SECONDS", 0.0)
+    monkeypatch.setattr("idp.clients.oidc._JWKS_MAX_AGE_SECONDS", 0.0)
 
     assert verifier.verify(token).subject == "user-1"

@@ -2,7 +2,7 @@
 
 The expected table below is written out by hand on purpose: it is the product's promise.
 A route added to template.yaml fails `test_every_route_is_listed` until it is listed here
-(and in idp.auth.permissions.ROUTE_POLICIES, or the gate refuses it).
+(and in idp.api.gate.ROUTE_POLICIES, or the gate refuses it).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any, cast
 
 import pytest
 
-from idp.auth.permissions import ROUTE_POLICIES
+from idp.api.gate import ROUTE_POLICIES
 from idp.db import Database
 from idp.tenants import service
 from idp.tenants.models import Quota, Role
@@ -175,24 +175,26 @@ def _setup_deployments(db: Database) -> str:
     """The app `web` (Argo CD project and applications included) and its deployments; the pending one's id."""
     from idp import deps
     from idp.config import get_settings
-    from idp.deploy import apps, argocd_objects, flows, tracking
+    from idp.deploy import apps, flows, tracking
     from idp.deploy.models import AppCreate, DeploymentCreate
-    from idp.http.caller import Caller
+    from idp.principal import Caller
+    from idp.tenants import argocd_project
+    from idp.tenants.access import Action, authorize
 
     argocd, server = deps.argocd(), get_settings().argocd_destination_server
     with db.transaction():
         tenant = service.get_tenant(db, "payments")
         service.set_repositories(db, tenant, [REPO], added_by="setup")
     argocd.upsert_project(
-        argocd_objects.project("payments", tenant.namespaces(), [REPO], server=server, tenant_id=tenant.id)
+        argocd_project.project("payments", tenant.namespaces(), [REPO], server=server, tenant_id=tenant.id)
     )
-    owner, developer = Caller(user_id=PERSONAS["owner"] or ""), Caller(user_id=PERSONAS["developer"] or "")
-    apps.create_app(db, argocd, owner, "payments", AppCreate(name="web", repo_url=REPO), server=server)
+    with db.transaction():
+        owner = authorize(db, Caller(user_id=PERSONAS["owner"] or ""), "payments", Action.APPS_WRITE)
+        developer = authorize(db, Caller(user_id=PERSONAS["developer"] or ""), "payments", Action.DEPLOY)
+    apps.create_app(db, argocd, owner, AppCreate(name="web", repo_url=REPO), server=server)
     for revision in ("v1", "v2"):
         request = DeploymentCreate(environment="dev", revision=revision)
-        deployment, _ = flows.request_deployment(
-            db, argocd, None, developer, "payments", "web", request, idempotency_key=None
-        )
+        deployment, _ = flows.request_deployment(db, argocd, None, developer, "web", request, idempotency_key=None)
         for _ in range(20):
             if deployment.state in ("succeeded", "failed"):
                 break
@@ -200,7 +202,7 @@ def _setup_deployments(db: Database) -> str:
             deployment = flows.get_deployment(db, developer, deployment.id)
         assert deployment.state == "succeeded", deployment
     request = DeploymentCreate(environment="prod", revision="v2")
-    pending, _ = flows.request_deployment(db, argocd, None, developer, "payments", "web", request, idempotency_key=None)
+    pending, _ = flows.request_deployment(db, argocd, None, developer, "web", request, idempotency_key=None)
     assert pending.state == "pending_approval", pending
     return pending.id
 
@@ -220,7 +222,7 @@ CASES = sorted((route, persona) for route in EXPECTED for persona in PERSONAS)
 def _setup_slack_link(db: Database) -> None:
     """The owner signed in and linked to a Slack user, so chat-ops' calls for them succeed."""
     from idp.auth import slack_links, users
-    from idp.auth.oidc import OidcIdentity
+    from idp.clients.oidc import OidcIdentity
 
     owner = PERSONAS["owner"] or ""
     with db.transaction():

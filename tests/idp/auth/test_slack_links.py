@@ -9,10 +9,10 @@ import pytest
 
 from idp.auth import slack_links
 from idp.auth.keys import KeySet, generate_key
-from idp.auth.oidc import OidcIdentity
 from idp.auth.slack_links import SlackLink
 from idp.auth.tokens import verify_token
 from idp.auth.users import record_sign_in
+from idp.clients.oidc import OidcIdentity
 from idp.config import Settings
 from idp.db import Database
 from idp.errors import InvalidInput, NotFound

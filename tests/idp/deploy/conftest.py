@@ -10,15 +10,18 @@ from typing import Any
 
 import pytest
 
+from idp.api.gate import check_route
 from idp.clients.argocd import ArgoCdClient
 from idp.db import Database
-from idp.deploy import approvals, argocd_objects, flows
+from idp.deploy import approvals, flows
 from idp.deploy.apps import create_app
 from idp.deploy.models import AppCreate, AppRead, DeploymentCreate, DeploymentDecision, DeploymentRead, RollbackCreate
 from idp.deploy.policy import DeployConfig
 from idp.deploy.tracking import PollSummary, poll_once
-from idp.http.caller import Caller
+from idp.principal import Caller
+from idp.tenants import argocd_project
 from idp.tenants import service as tenants
+from idp.tenants.access import Action, TenantAccess, authorize
 from idp.tenants.models import Quota, Role
 from idp.tenants.service import TenantRecord
 from idp_local.emulators.argocd import ArgoCdEmulator
@@ -77,7 +80,7 @@ def shop(db: Database, argo: ArgoCdClient) -> TenantRecord:
         tenants.add_member(db, tenant, user=user, role=role, added_by=OWNER)
     tenants.set_repositories(db, tenant, [REPO], added_by=OWNER)
     argo.upsert_project(
-        argocd_objects.project(TENANT, [tenant.namespace(e) for e in tenant.environments], [REPO], tenant_id=tenant.id)
+        argocd_project.project(TENANT, [tenant.namespace(e) for e in tenant.environments], [REPO], tenant_id=tenant.id)
     )
     return tenant
 
@@ -85,7 +88,9 @@ def shop(db: Database, argo: ArgoCdClient) -> TenantRecord:
 @pytest.fixture
 def web(db: Database, argo: ArgoCdClient, shop: TenantRecord) -> AppRead:
     spec = AppCreate(name="web", repo_url=REPO, path="deploy")
-    app, created = create_app(db, argo, caller(DEVELOPER), TENANT, spec, server=CONFIG.destination_server)
+    with db.transaction():
+        access = authorize(db, caller(DEVELOPER), TENANT, Action.APPS_WRITE)
+    app, created = create_app(db, argo, access, spec, server=CONFIG.destination_server)
     assert created and app.status == "ready"
     return app
 
@@ -111,6 +116,19 @@ class Kit:
     def caller(user: str, **extra: Any) -> Caller:
         return caller(user, **extra)
 
+    def access(self, user: str, action: Action, *, tenant: str = TENANT, **extra: Any) -> TenantAccess:
+        """What the HTTP gate hands a flow for a tenant route (Forbidden / NotFound as it would answer)."""
+        with self.db.transaction():
+            return authorize(self.db, caller(user, **extra), tenant, action)
+
+    def deployment_access(self, user: str, deployment_id: str, route: str = "", **extra: Any) -> TenantAccess:
+        """What the HTTP gate hands a flow for `/deployments/{id}{route}` (404 deployment_not_found for outsiders)."""
+        method = "POST" if route else "GET"
+        resource = "/deployments/{deployment}" + route
+        decision = check_route(lambda: self.db, caller(user, **extra), method, resource, {"deployment": deployment_id})
+        assert decision.access is not None
+        return decision.access
+
     def deploy(
         self,
         user: str = DEVELOPER,
@@ -122,35 +140,38 @@ class Kit:
         app: str = "web",
     ) -> DeploymentRead:
         request = DeploymentCreate(environment=environment, revision=revision, slack_channel=slack_channel)
+        access = self.access(user, Action.DEPLOY)
         deployment, _ = flows.request_deployment(
-            self.db, self.argo, self.notifier, caller(user), TENANT, app, request, idempotency_key=key, config=CONFIG
+            self.db, self.argo, self.notifier, access, app, request, idempotency_key=key, config=CONFIG
         )
         return deployment
 
     def rollback(self, environment: str = "dev", to: str | None = None, user: str = DEVELOPER) -> DeploymentRead:
         request = RollbackCreate(environment=environment, to=to)
+        access = self.access(user, Action.DEPLOY)
         deployment, _ = flows.request_rollback(
-            self.db, self.argo, self.notifier, caller(user), TENANT, "web", request, idempotency_key=None, config=CONFIG
+            self.db, self.argo, self.notifier, access, "web", request, idempotency_key=None, config=CONFIG
         )
         return deployment
 
     def approve(self, deployment_id: str, user: str = ADMIN) -> DeploymentRead:
-        return approvals.approve(self.db, self.argo, self.notifier, caller(user), deployment_id, None, config=CONFIG)
+        access = self.deployment_access(user, deployment_id, "/approve")
+        return approvals.approve(self.db, self.argo, self.notifier, access, deployment_id, None, config=CONFIG)
 
     def reject(self, deployment_id: str, user: str = ADMIN, comment: str | None = None) -> DeploymentRead:
-        return approvals.reject(
-            self.db, self.notifier, caller(user), deployment_id, DeploymentDecision(comment=comment)
-        )
+        access = self.deployment_access(user, deployment_id, "/reject")
+        return approvals.reject(self.db, self.notifier, access, deployment_id, DeploymentDecision(comment=comment))
 
     def poll(self, now: datetime | None = None) -> PollSummary:
         return poll_once(self.db, self.argo, self.notifier, config=CONFIG, now=now)
 
     def get(self, deployment_id: str, user: str = VIEWER) -> DeploymentRead:
-        return flows.get_deployment(self.db, caller(user), deployment_id)
+        return flows.get_deployment(self.db, self.deployment_access(user, deployment_id), deployment_id)
 
     def create_app(self, user: str = DEVELOPER, **spec: Any) -> tuple[AppRead, bool]:
         body = AppCreate.model_validate({"name": "api", "repo_url": REPO, **spec})
-        return create_app(self.db, self.argo, caller(user), TENANT, body, server=CONFIG.destination_server)
+        access = self.access(user, Action.APPS_WRITE)
+        return create_app(self.db, self.argo, access, body, server=CONFIG.destination_server)
 
     def deploy_and_finish(self, revision: str, environment: str = "dev") -> DeploymentRead:
         """A deployment (approved by ADMIN when needed) followed until Argo CD says it is final."""

@@ -14,6 +14,7 @@ from idp.deploy.argocd_objects import LABEL_APP, LABEL_ENV
 from idp.deploy.models import AppCreate
 from idp.errors import Conflict, DownstreamError, Forbidden, InvalidInput, NotFound
 from idp.tenants import service as tenants
+from idp.tenants.access import Action
 from idp.tenants.models import Quota
 
 if TYPE_CHECKING:
@@ -70,15 +71,16 @@ def test_a_name_too_long_for_argocd_is_refused(bare: Kit) -> None:
         bare.db,
         name="t" * 20,
         display_name="Long",
-        environments=["production-eu"],
-        quotas={"production-eu": Quota()},
+        environments=["productioneu"],
+        quotas={"productioneu": Quota()},
         created_by=bare.OWNER,
     )
     tenants.add_member(bare.db, long_tenant, user=bare.OWNER, role="owner", added_by=bare.OWNER)
     tenants.set_repositories(bare.db, long_tenant, [bare.REPO], added_by=bare.OWNER)
     spec = AppCreate(name="a" * 40, repo_url=bare.REPO)
     with pytest.raises(InvalidInput) as caught:
-        apps.create_app(bare.db, bare.argo, bare.caller(bare.OWNER), long_tenant.name, spec, server=SERVER)
+        access = bare.access(bare.OWNER, Action.APPS_WRITE, tenant=long_tenant.name)
+        apps.create_app(bare.db, bare.argo, access, spec, server=SERVER)
     assert caught.value.status == 422 and "63 characters" in caught.value.message
 
 
@@ -122,7 +124,7 @@ def test_only_developers_and_up_register_apps_and_outsiders_do_not_see_the_tenan
 
 def test_list_find_and_get_with_argocds_live_view(kit: Kit) -> None:
     kit.deploy_and_finish("v7")
-    listed = apps.list_apps(kit.db, kit.caller(kit.VIEWER), kit.TENANT)
+    listed = apps.list_apps(kit.db, kit.access(kit.VIEWER, Action.APPS_READ))
     assert [a.name for a in listed] == ["web"] and listed[0].live is None
 
     assert [a.tenant for a in apps.find_apps(kit.db, kit.caller(kit.VIEWER), "web")] == ["shop"]
@@ -131,7 +133,7 @@ def test_list_find_and_get_with_argocds_live_view(kit: Kit) -> None:
     robot = kit.caller("sa:shop:ci", kind="service_account", tenant_id=kit.tenant_id, role="developer")
     assert [a.name for a in apps.find_apps(kit.db, robot, None)] == ["web"]
 
-    app = apps.get_app(kit.db, kit.argo, kit.caller(kit.VIEWER), kit.TENANT, "web")
+    app = apps.get_app(kit.db, kit.argo, kit.access(kit.VIEWER, Action.APPS_READ), "web")
     assert app.live is not None
     dev, prod = app.live
     assert (dev.environment, dev.argocd_app, dev.namespace) == ("dev", "shop-web-dev", "shop-dev")
@@ -147,25 +149,25 @@ def test_list_find_and_get_with_argocds_live_view(kit: Kit) -> None:
 
 def test_get_answers_without_live_data_when_argocd_is_down(kit: Kit) -> None:
     kit.argocd.fail_next(method="GET", status=503, count=10)
-    app = apps.get_app(kit.db, kit.argo, kit.caller(kit.VIEWER), kit.TENANT, "web")
+    app = apps.get_app(kit.db, kit.argo, kit.access(kit.VIEWER, Action.APPS_READ), "web")
     assert app.live is not None and [e.sync_status for e in app.live] == [None, None]
     assert [e.argocd_app for e in app.live] == ["shop-web-dev", "shop-web-prod"]
 
 
 def test_an_unknown_app_is_404(kit: Kit) -> None:
     with pytest.raises(NotFound) as caught:
-        apps.get_app(kit.db, kit.argo, kit.caller(kit.VIEWER), kit.TENANT, "nope")
+        apps.get_app(kit.db, kit.argo, kit.access(kit.VIEWER, Action.APPS_READ), "nope")
     assert caught.value.code == "app_not_found"
 
 
 def test_delete_removes_the_argocd_applications_and_keeps_the_row(kit: Kit) -> None:
     with pytest.raises(Forbidden):
-        apps.delete_app(kit.db, kit.argo, kit.caller(kit.DEVELOPER), kit.TENANT, "web")
+        apps.delete_app(kit.db, kit.argo, kit.access(kit.DEVELOPER, Action.APPS_DELETE), "web")
 
-    deleted = apps.delete_app(kit.db, kit.argo, kit.caller(kit.ADMIN), kit.TENANT, "web")
+    deleted = apps.delete_app(kit.db, kit.argo, kit.access(kit.ADMIN, Action.APPS_DELETE), "web")
     assert deleted.status == "deleted"
     assert kit.argocd.apps() == []
-    assert apps.list_apps(kit.db, kit.caller(kit.VIEWER), kit.TENANT) == []
+    assert apps.list_apps(kit.db, kit.access(kit.VIEWER, Action.APPS_READ)) == []
     assert kit.db.rows("SELECT status FROM apps WHERE deleted_at IS NOT NULL") == [{"status": "deleted"}]
     assert ("app.delete", kit.ADMIN, "ok") in kit.audit("web")
     # The name is free again.
@@ -176,11 +178,11 @@ def test_delete_removes_the_argocd_applications_and_keeps_the_row(kit: Kit) -> N
 def test_delete_with_argocd_down_can_be_retried(kit: Kit) -> None:
     kit.argocd.fail_next(method="DELETE", status=503)
     with pytest.raises(DownstreamError) as caught:
-        apps.delete_app(kit.db, kit.argo, kit.caller(kit.ADMIN), kit.TENANT, "web")
+        apps.delete_app(kit.db, kit.argo, kit.access(kit.ADMIN, Action.APPS_DELETE), "web")
     assert caught.value.status == 502 and "Retry" in caught.value.message
     assert kit.db.rows("SELECT status FROM apps") == [{"status": "deleting"}]
 
-    assert apps.delete_app(kit.db, kit.argo, kit.caller(kit.ADMIN), kit.TENANT, "web").status == "deleted"
+    assert apps.delete_app(kit.db, kit.argo, kit.access(kit.ADMIN, Action.APPS_DELETE), "web").status == "deleted"
     assert kit.argocd.apps() == []
 
 
@@ -188,7 +190,7 @@ def test_mark_tenant_apps_deleted(kit: Kit) -> None:
     tenant = tenants.get_tenant(kit.db, kit.TENANT)
     with kit.db.transaction():
         apps.mark_tenant_apps_deleted(kit.db, tenant)
-    assert apps.list_apps(kit.db, kit.caller(kit.OWNER), kit.TENANT) == []
+    assert apps.list_apps(kit.db, kit.access(kit.OWNER, Action.APPS_READ)) == []
     assert kit.db.rows("SELECT status, status_reason FROM apps") == [
         {"status": "deleted", "status_reason": "tenant deleted"}
     ]

@@ -12,6 +12,7 @@ from idp.db import Database
 from idp.deploy import approvals, flows
 from idp.deploy.models import DeploymentCreate
 from idp.errors import Conflict, Forbidden, IdpError, InvalidInput, NotFound
+from idp.tenants.access import Action
 
 if TYPE_CHECKING:
     from tests.idp.deploy.conftest import Kit
@@ -156,14 +157,13 @@ def test_two_approvers_at_the_same_moment_sync_once(kit: Kit, database_url: str,
     deployment = kit.deploy(kit.DEVELOPER, "prod", "v3")
     barrier = threading.Barrier(2)
     outcomes: dict[str, object] = {}
+    access = {user: kit.deployment_access(user, deployment.id, "/approve") for user in (kit.ADMIN, kit.OTHER_OWNER)}
 
     def click(user: str) -> None:
         db = Database(database_url, schema=database_schema)
         try:
             barrier.wait()
-            outcomes[user] = approvals.approve(
-                db, kit.argo, None, kit.caller(user), deployment.id, None, config=kit.CONFIG
-            )
+            outcomes[user] = approvals.approve(db, kit.argo, None, access[user], deployment.id, None, config=kit.CONFIG)
         except IdpError as exc:
             outcomes[user] = exc
         finally:
@@ -293,8 +293,7 @@ def test_the_same_idempotency_key_returns_the_first_deployment(kit: Kit) -> None
         kit.db,
         kit.argo,
         None,
-        kit.caller(kit.DEVELOPER),
-        kit.TENANT,
+        kit.access(kit.DEVELOPER, Action.DEPLOY),
         "web",
         DeploymentCreate(environment="dev", revision="v1"),
         idempotency_key="slack-123",
@@ -330,8 +329,7 @@ def test_approvals_go_to_the_policys_channel(kit: Kit) -> None:
 
     approvals.set_policy(
         kit.db,
-        kit.caller(kit.OWNER),
-        kit.TENANT,
+        kit.access(kit.OWNER, Action.DEPLOY_POLICY_MANAGE),
         DeployPolicyUpdate(approval_environments=["prod"], approval_channel="C0APPROVE"),
         config=kit.CONFIG,
     )
@@ -359,9 +357,9 @@ def test_history_lists_newest_first_and_filters_by_environment(kit: Kit) -> None
     kit.deploy_and_finish("v1")
     kit.deploy_and_finish("v2")
     kit.deploy(kit.OWNER, "prod", "v2")
-    listed = flows.list_deployments(kit.db, kit.caller(kit.VIEWER), kit.TENANT, "web")
+    listed = flows.list_deployments(kit.db, kit.access(kit.VIEWER, Action.APPS_READ), "web")
     assert [(d.environment, d.revision) for d in listed] == [("prod", "v2"), ("dev", "v2"), ("dev", "v1")]
-    dev = flows.list_deployments(kit.db, kit.caller(kit.VIEWER), kit.TENANT, "web", environment="dev", limit=1)
+    dev = flows.list_deployments(kit.db, kit.access(kit.VIEWER, Action.APPS_READ), "web", environment="dev", limit=1)
     assert [d.revision for d in dev] == ["v2"]
 
 
@@ -371,7 +369,7 @@ def test_deployments_of_a_deleted_app_fail(kit: Kit) -> None:
     kit.argocd.sync_polls = 100
     running = kit.deploy(revision="v1")
     waiting = kit.deploy(kit.DEVELOPER, "prod", "v1")
-    apps.delete_app(kit.db, kit.argo, kit.caller(kit.OWNER), kit.TENANT, "web")
+    apps.delete_app(kit.db, kit.argo, kit.access(kit.OWNER, Action.APPS_DELETE), "web")
     assert kit.poll().failed == 2
     for deployment in (running, waiting):
         failed = kit.get(deployment.id)
@@ -380,8 +378,10 @@ def test_deployments_of_a_deleted_app_fail(kit: Kit) -> None:
 
 def test_service_accounts_never_decide(kit: Kit) -> None:
     deployment = kit.deploy(kit.DEVELOPER, "prod")
-    robot = kit.caller("sa:shop:ci", kind="service_account", tenant_id=kit.tenant_id, role="owner")
-    with pytest.raises(Forbidden):
+    robot = kit.access(
+        "sa:shop:ci", Action.DEPLOY_APPROVE, kind="service_account", tenant_id=kit.tenant_id, role="admin"
+    )
+    with pytest.raises(Forbidden):  # the gate keeps them out; the flow refuses them too
         approvals.approve(kit.db, kit.argo, None, robot, deployment.id, None, config=kit.CONFIG)
     assert kit.get(deployment.id).state == "pending_approval"
 

@@ -13,6 +13,7 @@ from idp.deploy import approvals
 from idp.deploy.models import DeployPolicyUpdate
 from idp.deploy.policy import DeployConfig, effective_policy, needs_approval
 from idp.errors import Forbidden, InvalidInput
+from idp.tenants.access import Action
 from idp.tenants.models import MemberRead
 
 if TYPE_CHECKING:
@@ -47,16 +48,16 @@ def test_config_from_settings() -> None:
 
 
 def test_get_policy_shows_the_defaults_and_the_approvers(kit: Kit) -> None:
-    policy = approvals.get_policy(kit.db, kit.caller(kit.VIEWER), kit.TENANT, config=kit.CONFIG)
+    policy = approvals.get_policy(kit.db, kit.access(kit.VIEWER, Action.APPS_READ), config=kit.CONFIG)
     assert policy.approval_environments == ["prod"] and policy.approval_channel is None
     assert policy.approvers == sorted([kit.OWNER, kit.OTHER_OWNER, kit.ADMIN])
 
 
 def test_an_owner_changes_the_policy_and_deploys_follow_it(kit: Kit) -> None:
     update = DeployPolicyUpdate(approval_environments=["dev"], approval_channel="C0APPROVE", approval_ttl_seconds=300)
-    policy = approvals.set_policy(kit.db, kit.caller(kit.OWNER), kit.TENANT, update, config=kit.CONFIG)
+    policy = approvals.set_policy(kit.db, kit.access(kit.OWNER, Action.DEPLOY_POLICY_MANAGE), update, config=kit.CONFIG)
     assert policy.approval_environments == ["dev"] and policy.approval_ttl_seconds == 300
-    assert approvals.get_policy(kit.db, kit.caller(kit.VIEWER), kit.TENANT).approval_channel == "C0APPROVE"
+    assert approvals.get_policy(kit.db, kit.access(kit.VIEWER, Action.APPS_READ)).approval_channel == "C0APPROVE"
 
     assert kit.deploy(kit.DEVELOPER, "dev").state == "pending_approval"
     prod = kit.deploy(kit.DEVELOPER, "prod")
@@ -67,10 +68,10 @@ def test_an_owner_changes_the_policy_and_deploys_follow_it(kit: Kit) -> None:
 def test_only_owners_change_the_policy_and_only_to_the_tenants_environments(kit: Kit) -> None:
     update = DeployPolicyUpdate(approval_environments=["prod"])
     with pytest.raises(Forbidden):
-        approvals.set_policy(kit.db, kit.caller(kit.ADMIN), kit.TENANT, update)
+        approvals.set_policy(kit.db, kit.access(kit.ADMIN, Action.DEPLOY_POLICY_MANAGE), update)
     with pytest.raises(InvalidInput) as caught:
         approvals.set_policy(
-            kit.db, kit.caller(kit.OWNER), kit.TENANT, DeployPolicyUpdate(approval_environments=["qa"])
+            kit.db, kit.access(kit.OWNER, Action.DEPLOY_POLICY_MANAGE), DeployPolicyUpdate(approval_environments=["qa"])
         )
     assert caught.value.status == 422 and "qa" in caught.value.message
     with pytest.raises(ValidationError):

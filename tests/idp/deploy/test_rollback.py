@@ -9,6 +9,7 @@ import pytest
 from idp.deploy import flows
 from idp.deploy.models import RollbackCreate
 from idp.errors import Conflict, Forbidden, InvalidInput
+from idp.tenants.access import Action
 
 if TYPE_CHECKING:
     from tests.idp.deploy.conftest import Kit
@@ -118,8 +119,7 @@ def test_rollback_idempotency_key(kit: Kit) -> None:
             kit.db,
             kit.argo,
             None,
-            kit.caller(kit.DEVELOPER),
-            kit.TENANT,
+            kit.access(kit.DEVELOPER, Action.DEPLOY),
             "web",
             RollbackCreate(environment="dev", to=to),
             idempotency_key="cli-rollback-1",

@@ -11,11 +11,11 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
+from idp.api import build_resolver
+from idp.api.service_accounts import router
 from idp.config import reset_settings
 from idp.db import Database, reset_database
-from idp.http import build_resolver
 from idp.service_accounts import service
-from idp.service_accounts.views import router
 from idp.tenants import service as tenants
 from idp.tenants.models import Quota
 from idp_local.gateway_events import proxy_event

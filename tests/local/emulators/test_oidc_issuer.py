@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import requests
 
-from idp.auth.oidc import OidcVerifier
+from idp.clients.oidc import OidcVerifier
 from idp_local.emulators.oidc import DEVICE_CODE_GRANT, OidcIssuer
 
 CLIENT_ID = "idp-cli"

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from idp.audit.models import AuditEntry, AuditQuery, Outcome
 from idp.db import Database
-from idp.http.caller import Caller
+from idp.principal import Caller
 
 __all__ = ["TenantLike", "TenantRef", "list_entries", "record", "tenant_ids_named"]
 

@@ -14,8 +14,9 @@ container may go on signing with the old current key for up to that long after a
 and a container whose cache is older than a rotation refuses tokens of the new key until
 its cache expires: rotate outside busy hours, or restart the functions after rotating.
 
-`cryptography`, `jwt` and the Secrets Manager client are used lazily: importing this module
-stays cheap for the authorizer's cold start.
+`cryptography` and `jwt` are imported lazily, and the Secrets Manager writes (operators'
+`ensure_keys`, `rotate_keys`) live in `idp.clients.secrets`: importing this module stays
+cheap for the authorizer's cold start.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
 
+from idp.clients import secrets
 from idp.config import Settings, read_secret
 from idp.errors import DownstreamError
 
@@ -43,6 +45,7 @@ __all__ = [
 
 _ALGORITHM = "RS256"
 _KEY_SIZE = 2048
+_CODE = "signing_keys_unavailable"
 
 
 class SigningKey(BaseModel):
@@ -179,36 +182,18 @@ def _public_pem(key: SigningKey) -> str:
     )
 
 
-def _not_found(client: Any) -> type[Exception]:
-    return client.exceptions.ResourceNotFoundException
-
-
 def ensure_keys(client: Any, secret_id: str) -> bool:
     """Creates the key set secret with a fresh key if it does not exist; True when it did so.
 
     `client` is a boto3 Secrets Manager client (`make dev` and the tests pass one for moto).
     """
-    from botocore.exceptions import ClientError
-
-    try:
-        client.describe_secret(SecretId=secret_id)
-        return False
-    except _not_found(client):
-        pass
-    except ClientError as exc:
-        raise DownstreamError("Secrets Manager is unavailable", code="signing_keys_unavailable") from exc
-    keyset = KeySet(current=generate_key())
-    try:
-        client.create_secret(
-            Name=secret_id,
-            Description="RS256 signing keys of the IDP's platform tokens",
-            SecretString=keyset.to_secret_string(),
-        )
-    except client.exceptions.ResourceExistsException:
-        return False  # created meanwhile by someone else
-    except ClientError as exc:
-        raise DownstreamError("could not create the signing key secret", code="signing_keys_unavailable") from exc
-    return True
+    return secrets.create_if_missing(
+        client,
+        secret_id,
+        KeySet(current=generate_key()).to_secret_string(),
+        description="RS256 signing keys of the IDP's platform tokens",
+        code=_CODE,
+    )
 
 
 def rotate_keys(client: Any, secret_id: str, *, retain_seconds: int | None = None) -> KeySet:
@@ -217,17 +202,12 @@ def rotate_keys(client: Any, secret_id: str, *, retain_seconds: int | None = Non
     Previous keys retired more than `retain_seconds` ago (default: the token lifetime plus
     the leeway, the longest a token they signed can still be valid) are dropped.
     """
-    from botocore.exceptions import ClientError
-
     if retain_seconds is None:
         from idp.config import get_settings
 
         settings = get_settings()
         retain_seconds = settings.jwt_ttl_seconds + settings.jwt_leeway_seconds
-    try:
-        raw = client.get_secret_value(SecretId=secret_id)["SecretString"]
-    except ClientError as exc:
-        raise DownstreamError("could not read the signing key secret", code="signing_keys_unavailable") from exc
+    raw = secrets.get_string(client, secret_id, code=_CODE)
     try:
         old = KeySet.model_validate_json(raw)
     except ValueError:
@@ -237,10 +217,7 @@ def rotate_keys(client: Any, secret_id: str, *, retain_seconds: int | None = Non
     retired = SigningKey(kid=old.current.kid, public_pem=_public_pem(old.current), retired_at=now)
     kept = [k for k in old.previous if k.retired_at is None or k.retired_at > cutoff]
     keyset = KeySet(current=generate_key(), previous=[retired, *kept])
-    try:
-        client.put_secret_value(SecretId=secret_id, SecretString=keyset.to_secret_string())
-    except ClientError as exc:
-        raise DownstreamError("could not store the rotated signing keys", code="signing_keys_unavailable") from exc
+    secrets.put_string(client, secret_id, keyset.to_secret_string(), code=_CODE)
     return keyset
 
 

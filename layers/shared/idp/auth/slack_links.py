@@ -306,7 +306,7 @@ def exchange_slack_token(
     one; a refusal (`slack_not_linked`) is audited as denied in a transaction of its own.
     """
     from idp.audit.service import record
-    from idp.http.caller import Caller
+    from idp.principal import Caller
 
     details = {"slack_team_id": team_id, "slack_user_id": slack_user_id}
     try:

@@ -14,8 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from idp.auth.jwt_errors import unauthenticated_from
 from idp.auth.keys import KeySet, load_keyset
+from idp.clients.jwt_errors import unauthenticated_from
 from idp.config import Settings
 from idp.errors import Unauthenticated
 

@@ -6,7 +6,7 @@ Services take the Database first and never commit; the caller owns the transacti
 from __future__ import annotations
 
 from idp.auth.models import TenantRole, UserRecord
-from idp.auth.oidc import OidcIdentity
+from idp.clients.oidc import OidcIdentity
 from idp.db import Database
 from idp.errors import Unauthenticated
 

@@ -1,6 +1,7 @@
 """The one DB access layer: pg8000 connections, transactions and versioned migrations."""
 
 from idp.db.connection import Database, connect, get_database, parse_database_url, reset_database
+from idp.db.errors import on_unique_violation
 from idp.db.migrate import applied_versions, apply_migrations, default_migrations_dir
 
 __all__ = [
@@ -10,6 +11,7 @@ __all__ = [
     "connect",
     "default_migrations_dir",
     "get_database",
+    "on_unique_violation",
     "parse_database_url",
     "reset_database",
 ]

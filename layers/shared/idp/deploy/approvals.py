@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Literal
 
 from idp.audit.service import TenantRef
 from idp.audit.service import record as audit
-from idp.auth.permissions import Action, authorize
 from idp.clients.argocd import ArgoCdClient
 from idp.db import Database
 from idp.deploy import outbox, service, tracking
@@ -26,7 +25,9 @@ from idp.deploy.models import DeploymentDecision, DeploymentRead, DeployPolicyRe
 from idp.deploy.policy import DeployConfig
 from idp.deploy.service import DeploymentRecord
 from idp.errors import Conflict, Forbidden, IdpError
-from idp.http.caller import Caller
+from idp.principal import Caller
+from idp.tenants import service as tenants
+from idp.tenants.access import TenantAccess
 
 if TYPE_CHECKING:
     from idp.deploy.notifications import Notifier
@@ -41,7 +42,7 @@ def approve(
     db: Database,
     argocd: ArgoCdClient,
     notifier: Notifier | None,
-    caller: Caller,
+    access: TenantAccess,
     deployment_id: str,
     decision: DeploymentDecision | None = None,
     *,
@@ -52,7 +53,7 @@ def approve(
     403 `self_approval` for the requester; 409 `already_decided` (naming who and when);
     409 `approval_expired` once past the deadline (recorded expired first).
     """
-    _decide(db, notifier, caller, deployment_id, decision, "approved")
+    _decide(db, notifier, access, deployment_id, decision, "approved")
     tracking.start_sync(db, argocd, deployment_id, config=DeployConfig.resolve(config))
     tracking.deliver(db, notifier, deployment_id)
     return read_deployment(db, deployment_id)
@@ -61,12 +62,12 @@ def approve(
 def reject(
     db: Database,
     notifier: Notifier | None,
-    caller: Caller,
+    access: TenantAccess,
     deployment_id: str,
     decision: DeploymentDecision | None = None,
 ) -> DeploymentRead:
     """Rejects a pending deployment (its requester may withdraw it this way too)."""
-    _decide(db, notifier, caller, deployment_id, decision, "rejected")
+    _decide(db, notifier, access, deployment_id, decision, "rejected")
     tracking.deliver(db, notifier, deployment_id)
     return read_deployment(db, deployment_id)
 
@@ -74,17 +75,18 @@ def reject(
 def _decide(
     db: Database,
     notifier: Notifier | None,
-    caller: Caller,
+    access: TenantAccess,
     deployment_id: str,
     decision: DeploymentDecision | None,
     state: Literal["approved", "rejected"],
 ) -> None:
     comment = decision.comment if decision else None
+    caller = access.caller
     if caller.kind != "user":
         raise Forbidden("only people decide on deployments, not service accounts", code="forbidden")
     refusal: IdpError | None = None
     with db.transaction():
-        deployment = authorized_deployment(db, caller, deployment_id, Action.DEPLOY_APPROVE, lock=True)
+        deployment = authorized_deployment(db, access, deployment_id, lock=True)
         refusal = _refusal(db, caller, deployment, state)
         if refusal is None:
             decided = service.decide(db, deployment.id, state=state, decided_by=caller.user_id, comment=comment)
@@ -163,18 +165,19 @@ def _expired_error(deployment: DeploymentRecord) -> Conflict:
 
 
 # -- approval policy --------------------------------------------------------------------
-def get_policy(db: Database, caller: Caller, tenant: str, *, config: DeployConfig | None = None) -> DeployPolicyRead:
+def get_policy(db: Database, access: TenantAccess, *, config: DeployConfig | None = None) -> DeployPolicyRead:
     with db.transaction():
-        return tenant_policy(db, authorize(db, caller, tenant, Action.APPS_READ), DeployConfig.resolve(config))
+        return tenant_policy(db, access.tenant, DeployConfig.resolve(config))
 
 
 def set_policy(
-    db: Database, caller: Caller, tenant: str, update: DeployPolicyUpdate, *, config: DeployConfig | None = None
+    db: Database, access: TenantAccess, update: DeployPolicyUpdate, *, config: DeployConfig | None = None
 ) -> DeployPolicyRead:
     """Replaces the tenant's policy; its environments must be the tenant's (422)."""
     with db.transaction():
-        tenant_record = authorize(db, caller, tenant, Action.DEPLOY_POLICY_MANAGE, for_update=True)
+        tenant_record = tenants.lock_tenant(db, access.tenant)
         tenant_record.require_environments(update.approval_environments, field="approval_environments")
-        service.upsert_policy(db, tenant_record.id, update, updated_by=caller.user_id)
-        audit(db, caller, "deploy_policy.update", tenant, tenant=tenant_record, details=update.model_dump())
+        service.upsert_policy(db, tenant_record.id, update, updated_by=access.caller.user_id)
+        details = update.model_dump()
+        audit(db, access.caller, "deploy_policy.update", tenant_record.name, tenant=tenant_record, details=details)
         return tenant_policy(db, tenant_record, DeployConfig.resolve(config))

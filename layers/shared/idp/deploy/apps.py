@@ -13,18 +13,17 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from idp.audit.service import TenantRef
 from idp.audit.service import record as audit
-from idp.auth.permissions import Action, authorize
 from idp.clients.argocd import ArgoCdClient, ArgoCdError
 from idp.db import Database
 from idp.deploy import argocd_objects
 from idp.deploy.models import AppCreate, AppEnvironmentStatus, AppRead, AppStatus
 from idp.deploy.service import current_target_revision
 from idp.errors import Conflict, DownstreamError, InvalidInput, NotFound
-from idp.http.caller import Caller
 from idp.kube_names import namespace_name
+from idp.principal import Caller
 from idp.tenants import service as tenants
+from idp.tenants.access import TenantAccess
 from idp.tenants.service import TenantRecord
 
 __all__ = [
@@ -151,7 +150,7 @@ def mark_tenant_apps_deleted(db: Database, tenant_record: TenantRecord) -> None:
 
 # -- flows ------------------------------------------------------------------------------
 def create_app(
-    db: Database, argocd: ArgoCdClient, caller: Caller, tenant: str, spec: AppCreate, *, server: str
+    db: Database, argocd: ArgoCdClient, access: TenantAccess, spec: AppCreate, *, server: str
 ) -> tuple[AppRead, bool]:
     """Registers the app and creates its Argo CD Applications; returns (app, created).
 
@@ -159,7 +158,8 @@ def create_app(
     spec under a taken name is a 409.
     """
     with db.transaction():
-        tenant_record = authorize(db, caller, tenant, Action.APPS_WRITE)
+        caller, tenant_record = access.caller, access.tenant
+        tenant = tenant_record.name
         environments = _check_spec(db, tenant_record, spec)
         existing = _find(db, tenant_record, spec.name, for_update=True)
         if existing is None:
@@ -250,9 +250,9 @@ def upsert_application(argocd: ArgoCdClient, app: AppRecord, env: str, *, revisi
     )
 
 
-def list_apps(db: Database, caller: Caller, tenant: str) -> list[AppRead]:
+def list_apps(db: Database, access: TenantAccess) -> list[AppRead]:
     with db.transaction():
-        tenant_record = authorize(db, caller, tenant, Action.APPS_READ)
+        tenant_record = access.tenant
         rows = db.rows(
             f"SELECT {_COLUMNS} FROM apps a JOIN tenants t ON t.id = a.tenant_id"
             " WHERE a.tenant_id = CAST(:id AS uuid) AND a.deleted_at IS NULL ORDER BY a.name",
@@ -281,10 +281,10 @@ def find_apps(db: Database, caller: Caller, name: str | None) -> list[AppRead]:
     return [_record(r).read() for r in rows]
 
 
-def get_app(db: Database, argocd: ArgoCdClient, caller: Caller, tenant: str, name: str) -> AppRead:
+def get_app(db: Database, argocd: ArgoCdClient, access: TenantAccess, name: str) -> AppRead:
     """The app with Argo CD's live view of each environment (None fields when Argo CD cannot say)."""
     with db.transaction():
-        app = get_app_record(db, authorize(db, caller, tenant, Action.APPS_READ), name)
+        app = get_app_record(db, access.tenant, name)
     return app.read(live=[_live(argocd, app, env) for env in app.environments])
 
 
@@ -311,12 +311,12 @@ def _live(argocd: ArgoCdClient, app: AppRecord, env: str) -> AppEnvironmentStatu
     )
 
 
-def delete_app(db: Database, argocd: ArgoCdClient, caller: Caller, tenant: str, name: str) -> AppRead:
+def delete_app(db: Database, argocd: ArgoCdClient, access: TenantAccess, name: str) -> AppRead:
     """Deletes the Argo CD Applications, then keeps the row marked deleted (its deployments stay readable)."""
     with db.transaction():
-        app = get_app_record(db, authorize(db, caller, tenant, Action.APPS_DELETE), name, for_update=True)
+        app = get_app_record(db, access.tenant, name, for_update=True)
         app = _set_status(db, app, "deleting")
-        audit(db, caller, "app.delete", name, tenant=TenantRef(app.tenant_id, app.tenant))
+        audit(db, access.caller, "app.delete", name, tenant=access.tenant)
     try:
         for env in app.environments:
             argocd.delete_app(app.argocd_name(env))
@@ -326,7 +326,7 @@ def delete_app(db: Database, argocd: ArgoCdClient, caller: Caller, tenant: str, 
         raise DownstreamError(
             f"app '{name}' is being deleted but Argo CD failed: {exc.message}. Retry the request to finish.",
             code=exc.code,
-            details={"tenant": tenant, "app": name, "status": "deleting"},
+            details={"tenant": access.tenant.name, "app": name, "status": "deleting"},
         ) from exc
     with db.transaction():
         return _set_status(db, app, "deleted").read()

@@ -22,7 +22,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from idp.audit.service import record as audit
-from idp.auth.permissions import Action, authorize, authorize_tenant_id
 from idp.clients.argocd import ArgoCdClient
 from idp.db import Database
 from idp.deploy import outbox, service, tracking
@@ -31,8 +30,9 @@ from idp.deploy.models import DeploymentCreate, DeploymentKind, DeploymentRead, 
 from idp.deploy.policy import DeployConfig, effective_policy, needs_approval
 from idp.deploy.service import DeploymentRecord
 from idp.errors import Conflict, InvalidInput, NotFound
-from idp.http.caller import Caller
+from idp.principal import Caller
 from idp.tenants import service as tenants
+from idp.tenants.access import TenantAccess
 from idp.tenants.service import TenantRecord
 
 if TYPE_CHECKING:
@@ -77,8 +77,7 @@ def request_deployment(
     db: Database,
     argocd: ArgoCdClient,
     notifier: Notifier | None,
-    caller: Caller,
-    tenant: str,
+    access: TenantAccess,
     app: str,
     request: DeploymentCreate,
     *,
@@ -93,8 +92,7 @@ def request_deployment(
         db,
         argocd,
         notifier,
-        caller,
-        tenant,
+        access,
         app,
         request,
         kind="deploy",
@@ -108,8 +106,7 @@ def request_rollback(
     db: Database,
     argocd: ArgoCdClient,
     notifier: Notifier | None,
-    caller: Caller,
-    tenant: str,
+    access: TenantAccess,
     app: str,
     request: RollbackCreate,
     *,
@@ -126,8 +123,7 @@ def request_rollback(
         db,
         argocd,
         notifier,
-        caller,
-        tenant,
+        access,
         app,
         request,
         kind="rollback",
@@ -141,8 +137,7 @@ def _request(
     db: Database,
     argocd: ArgoCdClient,
     notifier: Notifier | None,
-    caller: Caller,
-    tenant: str,
+    access: TenantAccess,
     app: str,
     request: DeploymentCreate | RollbackCreate,
     *,
@@ -153,15 +148,15 @@ def _request(
 ) -> tuple[DeploymentRead, bool]:
     """Records the deployment (`resolve` names its revision) and starts it when no approval is needed."""
     environment, slack_channel = request.environment, request.slack_channel
+    caller, tenant_record = access.caller, access.tenant
     # Everything the caller asked for: a repeated Idempotency-Key must come with the same request.
-    fingerprint = _fingerprint(kind=kind, tenant=tenant, app=app, **request.model_dump())
+    fingerprint = _fingerprint(kind=kind, tenant=tenant_record.name, app=app, **request.model_dump())
     if idempotency_key is not None and not 1 <= len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
         raise InvalidInput(
             f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters",
             details=[{"field": "Idempotency-Key", "message": "bad length"}],
         )
     with db.transaction():
-        tenant_record = authorize(db, caller, tenant, Action.DEPLOY)
         app_record = get_app_record(db, tenant_record, app)
         if idempotency_key is not None:
             first = _replay(db, tenant_record, caller, idempotency_key, fingerprint)
@@ -267,11 +262,11 @@ def read_deployment(db: Database, deployment_id: str) -> DeploymentRead:
 
 
 def list_deployments(
-    db: Database, caller: Caller, tenant: str, app: str, *, environment: str | None = None, limit: int = 20
+    db: Database, access: TenantAccess, app: str, *, environment: str | None = None, limit: int = 20
 ) -> list[DeploymentRead]:
     """Newest first; `limit` is kept between 1 and 100."""
     with db.transaction():
-        app_record = get_app_record(db, authorize(db, caller, tenant, Action.APPS_READ), app)
+        app_record = get_app_record(db, access.tenant, app)
         found = service.list_deployments(db, app_record.id, environment=environment, limit=max(1, min(limit, 100)))
     return [d.read() for d in found]
 
@@ -283,19 +278,15 @@ def deployment_tenant_id(db: Database, deployment_id: str) -> str | None:
 
 
 def authorized_deployment(
-    db: Database, caller: Caller, deployment_id: str, action: Action, *, lock: bool = False
+    db: Database, access: TenantAccess, deployment_id: str, *, lock: bool = False
 ) -> DeploymentRecord:
-    """The deployment if the caller may do `action` on its tenant; 404 for unknown ids and outsiders."""
+    """The deployment if it belongs to the tenant the gate gave `access` to; 404 otherwise (unknown ids too)."""
     deployment = service.get_deployment(db, deployment_id, lock="update" if lock else None)
-    if deployment is None:
+    if deployment is None or deployment.tenant_id != access.tenant.id:
         raise _deployment_not_found(deployment_id)
-    try:
-        authorize_tenant_id(db, caller, deployment.tenant_id, action)
-    except NotFound:
-        raise _deployment_not_found(deployment_id) from None
     return deployment
 
 
-def get_deployment(db: Database, caller: Caller, deployment_id: str) -> DeploymentRead:
+def get_deployment(db: Database, access: TenantAccess, deployment_id: str) -> DeploymentRead:
     with db.transaction():
-        return authorized_deployment(db, caller, deployment_id, Action.APPS_READ).read()
+        return authorized_deployment(db, access, deployment_id).read()

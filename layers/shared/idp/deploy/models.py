@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from idp.kube_names import validate_dns1123_label
+from idp.repo_urls import normalize_repo_url
 
 __all__ = [
     "ACTIVE_STATES",
@@ -25,7 +26,6 @@ __all__ = [
     "DeploymentRead",
     "DeploymentState",
     "RollbackCreate",
-    "normalize_repo_url",
 ]
 
 DeploymentState = Literal["pending_approval", "approved", "rejected", "expired", "syncing", "succeeded", "failed"]
@@ -38,27 +38,6 @@ FINAL_STATES: tuple[DeploymentState, ...] = ("rejected", "expired", "succeeded",
 # A git revision: a branch, tag or commit SHA (no spaces, no "..", no leading "-").
 _REVISION = r"^(?!-)(?!.*\.\.)[A-Za-z0-9._/@+-]{1,200}$"
 _SLACK_CHANNEL = r"^[CGD][A-Z0-9]{2,30}$"
-_HTTPS_REPO = re.compile(r"^https://([A-Za-z0-9.-]+(?::\d+)?)/([A-Za-z0-9._~/-]+?)(?:\.git)?/?$")
-_SSH_REPO = re.compile(r"^(?:ssh://)?git@([A-Za-z0-9.-]+)[:/]([A-Za-z0-9._~/-]+?)(?:\.git)?/?$")
-
-
-def normalize_repo_url(url: str) -> str:
-    """One spelling per repository (lowercase host, no trailing `.git` or `/`), as Argo CD compares them.
-
-    Only https:// and git@ URLs are accepted, and never globs: a tenant's project must name
-    exact repositories.
-    """
-    text = url.strip()
-    for pattern, scheme in ((_HTTPS_REPO, "https://{host}/{path}"), (_SSH_REPO, "git@{host}:{path}")):
-        match = pattern.match(text)
-        if match:
-            path = match.group(2).strip("/")
-            if not path or ".." in path.split("/"):
-                break
-            return scheme.format(host=match.group(1).lower(), path=path)
-    raise ValueError(f"{url!r} is not a repository URL (use https://host/owner/repo or git@host:owner/repo)")
-
-
 class _Strict(BaseModel):
     # python-re: the revision pattern uses look-aheads, which the default (Rust) regex engine lacks.
     model_config = ConfigDict(extra="forbid", regex_engine="python-re")

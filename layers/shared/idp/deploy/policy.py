@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from idp.deploy.argocd_objects import IN_CLUSTER
 from idp.deploy.models import DeployPolicyRead
 from idp.deploy.service import PolicyRow
+from idp.tenants.argocd_project import IN_CLUSTER
 from idp.tenants.models import MemberRead
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ import secrets
 import uuid
 from typing import Any
 
-from idp.db import Database
+from idp.db import Database, on_unique_violation
 from idp.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from idp.service_accounts.models import (
     ServiceAccountCreate,
@@ -70,11 +70,13 @@ def create(
     above it is refused (422 on `expires_in_days`), one without a lifetime gets the cap or
     DEFAULT_EXPIRES_IN_DAYS, whichever is smaller.
     """
-    import pg8000.exceptions
-
     days = _lifetime_days(request, max_days)
     token = SA_TOKEN_PREFIX + secrets.token_urlsafe(32)
-    try:
+    taken = Conflict(
+        f"service account '{request.name}' already exists in tenant '{tenant_name}'; revoke it first",
+        details={"tenant": tenant_name, "service_account": request.name},
+    )
+    with on_unique_violation(taken):
         row = db.row(
             "INSERT INTO service_accounts"
             " (tenant_id, name, role, token_hash, token_prefix, created_by, expires_at)"
@@ -89,13 +91,6 @@ def create(
             created_by=created_by,
             days=days,
         )
-    except pg8000.exceptions.DatabaseError as exc:
-        if _is_unique_violation(exc):
-            raise Conflict(
-                f"service account '{request.name}' already exists in tenant '{tenant_name}'; revoke it first",
-                details={"tenant": tenant_name, "service_account": request.name},
-            ) from exc
-        raise
     assert row is not None
     return ServiceAccountCreated(**ServiceAccountRead.model_validate(row).model_dump(), token=token)
 
@@ -204,8 +199,3 @@ def _find(db: Database, tenant_id: str, name: str, *, for_update: bool = False) 
     if row is None:
         raise NotFound(f"service account '{name}' not found", details={"service_account": name})
     return row
-
-
-def _is_unique_violation(exc: Exception) -> bool:
-    detail = exc.args[0] if exc.args else {}
-    return isinstance(detail, dict) and detail.get("C") == "23505"

@@ -18,21 +18,21 @@ tenant of the same name is never adopted (409).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
 from idp.audit.service import record as audit
-from idp.auth.permissions import Action, authorize
 from idp.clients.argocd import ArgoCdClient, ArgoCdError
 from idp.clients.kubernetes import KINDS, KubeClient, KubeError
 from idp.config import get_settings
 from idp.db import Database
-from idp.deploy import argocd_objects
 from idp.errors import Conflict, DownstreamError, InvalidInput, NotFound
-from idp.http.caller import Caller
 from idp.observability import metrics
-from idp.tenants import namespaces, service
+from idp.principal import Caller
+from idp.tenants import argocd_project, namespaces, service
+from idp.tenants.access import Action, TenantAccess
 from idp.tenants.manifests import LABEL_MANAGED_BY, MANAGED_BY, environment_objects
 from idp.tenants.models import MemberCreate, MemberRead, Quota, TenantCreate, TenantUpdate
 from idp.tenants.service import TenantRecord
@@ -129,8 +129,7 @@ def update_tenant(
     db: Database,
     kube: KubeClient,
     argocd: ArgoCdClient,
-    caller: Caller,
-    name: str,
+    access: TenantAccess,
     change: TenantUpdate,
     *,
     server: str,
@@ -141,14 +140,13 @@ def update_tenant(
     New environments get the same checks as a create (reserved 422, taken 409) before
     anything is written.
     """
-    with db.transaction():
-        tenant = authorize(db, caller, name, Action.TENANT_UPDATE)
+    caller, tenant, name = access.caller, access.tenant, access.tenant.name
     environments = change.environments or tenant.environments
     added = [env for env in environments if env not in tenant.environments]
     namespaces.check_names(name, added, _reserved(reserved), field="environments")
     _check_unclaimed(kube, name, added, owner=tenant)
     with db.transaction():
-        tenant = authorize(db, caller, name, Action.TENANT_UPDATE, for_update=True)
+        tenant = service.lock_tenant(db, tenant)
         quotas = {env: tenant.quotas.get(env) or Quota() for env in environments}
         for env, quota in (change.quotas or {}).items():
             if env not in environments:
@@ -177,28 +175,34 @@ def update_tenant(
 
 
 def reconcile_tenant(
-    db: Database, kube: KubeClient, argocd: ArgoCdClient, caller: Caller, name: str, *, server: str
+    db: Database, kube: KubeClient, argocd: ArgoCdClient, access: TenantAccess, *, server: str
 ) -> TenantRecord:
     with db.transaction():
-        tenant = authorize(db, caller, name, Action.TENANT_RECONCILE)
-        audit(db, caller, "tenant.reconcile", name, tenant=tenant)
+        tenant = service.lock_tenant(db, access.tenant)
+        audit(db, access.caller, "tenant.reconcile", tenant.name, tenant=tenant)
     return apply_tenant(db, kube, argocd, tenant, server=server)
 
 
-def delete_tenant(db: Database, kube: KubeClient, argocd: ArgoCdClient, caller: Caller, name: str) -> TenantRecord:
+def delete_tenant(
+    db: Database,
+    kube: KubeClient,
+    argocd: ArgoCdClient,
+    access: TenantAccess,
+    *,
+    on_deleted: Callable[[Database, TenantRecord], None] | None = None,
+) -> TenantRecord:
     """Removes the Argo CD applications and project, then the namespaces; keeps the row marked deleted for audit.
 
     Only what is the tenant's goes: Argo CD objects carrying its id, namespaces it claims
-    that still carry its id (one re-created by someone else is left alone).
+    that still carry its id (one re-created by someone else is left alone). `on_deleted`
+    runs in the transaction that marks the tenant deleted: the seam through which the
+    domains built on tenants (deploy: the tenant's apps) retire their rows.
     """
-    from idp.deploy.apps import mark_tenant_apps_deleted  # deploy builds on tenants: import at use
-
     with db.transaction():
-        tenant = authorize(db, caller, name, Action.TENANT_DELETE, for_update=True)
-        tenant = service.set_status(db, tenant, "deleting")
-        audit(db, caller, "tenant.delete", name, tenant=tenant)
+        tenant = service.set_status(db, service.lock_tenant(db, access.tenant), "deleting")
+        audit(db, access.caller, "tenant.delete", tenant.name, tenant=tenant)
     try:
-        project = argocd_objects.project_name(tenant.name)
+        project = argocd_project.project_name(tenant.name)
         for app in argocd.list_apps(project=project):
             # Only this project's applications that are this tenant's, whatever the server's filter did.
             if app.get("spec", {}).get("project") == project and _owned(app, tenant):
@@ -220,7 +224,8 @@ def delete_tenant(db: Database, kube: KubeClient, argocd: ArgoCdClient, caller: 
             service.set_status(db, tenant, "deleting", f"Kubernetes failed while deleting: {exc.message}")
         raise _downstream(tenant, "delete", "Kubernetes", exc) from exc
     with db.transaction():
-        mark_tenant_apps_deleted(db, tenant)
+        if on_deleted is not None:
+            on_deleted(db, tenant)
         return service.mark_deleted(db, tenant)
 
 
@@ -228,18 +233,18 @@ def add_member(
     db: Database,
     kube: KubeClient,
     argocd: ArgoCdClient,
-    caller: Caller,
-    name: str,
+    access: TenantAccess,
     request: MemberCreate,
     *,
     server: str,
 ) -> tuple[MemberRead, TenantRecord]:
+    caller = access.caller
     with db.transaction():
-        tenant = authorize(db, caller, name, Action.MEMBERS_MANAGE, for_update=True)
+        tenant = service.lock_tenant(db, access.tenant)
         current = service.get_member(db, tenant, request.user)
         touches_owner = request.role == "owner" or (current is not None and current.role == "owner")
         if touches_owner:
-            authorize(db, caller, name, Action.OWNERS_MANAGE)
+            access.require(Action.OWNERS_MANAGE)
         if current is not None and current.role == "owner" and request.role != "owner":
             _keep_an_owner(db, tenant)
         member = service.add_member(db, tenant, user=request.user, role=request.role, added_by=caller.user_id)
@@ -255,15 +260,16 @@ def add_member(
 
 
 def remove_member(
-    db: Database, kube: KubeClient, argocd: ArgoCdClient, caller: Caller, name: str, user: str, *, server: str
+    db: Database, kube: KubeClient, argocd: ArgoCdClient, access: TenantAccess, user: str, *, server: str
 ) -> TenantRecord:
+    caller, name = access.caller, access.tenant.name
     with db.transaction():
-        tenant = authorize(db, caller, name, Action.MEMBERS_MANAGE, for_update=True)
+        tenant = service.lock_tenant(db, access.tenant)
         current = service.get_member(db, tenant, user)
         if current is None:
             raise NotFound(f"'{user}' is not a member of tenant '{name}'", details={"tenant": name, "user": user})
         if current.role == "owner":
-            authorize(db, caller, name, Action.OWNERS_MANAGE)
+            access.require(Action.OWNERS_MANAGE)
             _keep_an_owner(db, tenant)
         service.remove_member(db, tenant, user)
         audit(db, caller, "member.remove", user, tenant=tenant, details={"previous_role": current.role})
@@ -316,12 +322,12 @@ def _apply_project(argocd: ArgoCdClient, tenant: TenantRecord, server: str) -> N
 
     A project of the same name that carries another tenant's id is never adopted (409).
     """
-    wanted = argocd_objects.project(
+    wanted = argocd_project.project(
         tenant.name, tenant.namespaces(), tenant.repositories, server=server, tenant_id=tenant.id
     )
-    live = argocd.get_project(argocd_objects.project_name(tenant.name))
+    live = argocd.get_project(argocd_project.project_name(tenant.name))
     if live is not None and not _owned(live, tenant):
-        raise argocd_objects.taken("project", argocd_objects.project_name(tenant.name))
+        raise argocd_project.taken("project", argocd_project.project_name(tenant.name))
     if live is not None:
         issued = {
             role.get("name"): role["jwtTokens"]
@@ -335,7 +341,7 @@ def _apply_project(argocd: ArgoCdClient, tenant: TenantRecord, server: str) -> N
 
 
 def _owned(obj: dict[str, Any], tenant: TenantRecord) -> bool:
-    return argocd_objects.owned_by(obj, tenant.id, tenant.created_at)
+    return argocd_project.owned_by(obj, tenant.id, tenant.created_at)
 
 
 def _prune_bindings(kube: KubeClient, tenant: TenantRecord, env: str, wanted: set[str]) -> None:

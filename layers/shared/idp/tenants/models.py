@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from idp.deploy.models import normalize_repo_url
 from idp.kube_names import MAX_LABEL, namespace_name, validate_dns1123_label, validate_environment, validate_quantity
+from idp.repo_urls import normalize_repo_url
 
 __all__ = [
     "MAX_REPOSITORIES",

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from idp.db import Database
+from idp.db import Database, on_unique_violation
 from idp.errors import Conflict, InvalidInput, NotFound
 from idp.kube_names import namespace_name
 from idp.tenants.models import MemberRead, Quota, Role, TenantStatus, normalize_repositories
@@ -25,6 +25,7 @@ __all__ = [
     "list_members",
     "list_repositories",
     "list_tenants",
+    "lock_tenant",
     "mark_deleted",
     "remove_member",
     "set_repositories",
@@ -98,6 +99,16 @@ def get_tenant_by_id(db: Database, tenant_id: str, *, live: bool = True) -> Tena
     return _record(row) if row else None
 
 
+def lock_tenant(db: Database, tenant: TenantRecord) -> TenantRecord:
+    """The tenant's row read anew and locked for the caller's transaction; NotFound if it was deleted meanwhile."""
+    row = db.row(
+        f"SELECT {_COLUMNS} FROM tenants WHERE id = CAST(:id AS uuid) AND deleted_at IS NULL FOR UPDATE", id=tenant.id
+    )
+    if row is None:
+        raise NotFound(f"tenant '{tenant.name}' not found", code="tenant_not_found", details={"tenant": tenant.name})
+    return _record(row)
+
+
 def find_tenant(db: Database, name: str) -> TenantRecord | None:
     try:
         return get_tenant(db, name)
@@ -128,9 +139,7 @@ def insert_tenant(
     quotas: dict[str, Quota],
     created_by: str,
 ) -> TenantRecord:
-    import pg8000.exceptions
-
-    try:
+    with on_unique_violation(Conflict(f"tenant '{name}' already exists", details={"tenant": name})):
         row = db.row(
             "INSERT INTO tenants (name, display_name, environments, quotas, created_by)"
             " VALUES (:name, :display_name, CAST(:environments AS jsonb), CAST(:quotas AS jsonb), :created_by)"
@@ -141,10 +150,6 @@ def insert_tenant(
             quotas=json.dumps({k: v.model_dump() for k, v in quotas.items()}),
             created_by=created_by,
         )
-    except pg8000.exceptions.DatabaseError as exc:
-        if _is_unique_violation(exc):
-            raise Conflict(f"tenant '{name}' already exists", details={"tenant": name}) from exc
-        raise
     assert row is not None
     return _record(row)
 
@@ -285,8 +290,3 @@ def _is_uuid(value: str) -> bool:
     except (ValueError, TypeError, AttributeError):
         return False
     return True
-
-
-def _is_unique_violation(exc: Exception) -> bool:
-    detail = exc.args[0] if exc.args else {}
-    return isinstance(detail, dict) and detail.get("C") == "23505"

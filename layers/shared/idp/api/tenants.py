@@ -8,9 +8,9 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from idp import deps
-from idp.auth.permissions import Action, authorize
+from idp.api import context
 from idp.config import get_settings
-from idp.http.caller import Caller, caller_from_event
+from idp.deploy.apps import mark_tenant_apps_deleted
 from idp.tenants import flows, service
 from idp.tenants.models import MemberCreate, MemberRead, TenantCreate, TenantRead, TenantUpdate
 from idp.tenants.service import TenantRecord
@@ -20,10 +20,6 @@ __all__ = ["router"]
 router = Router()
 
 TenantName = Annotated[str, Path(min_length=1, max_length=63, description="tenant name")]
-
-
-def _caller() -> Caller:
-    return caller_from_event(router.current_event.raw_event)
 
 
 def _server() -> str:
@@ -52,14 +48,14 @@ def to_read(tenant: TenantRecord) -> TenantRead:
 @router.post("/tenants", summary="Create a tenant with its namespaces, quotas, policies and bindings")
 def create_tenant(body: TenantCreate) -> tuple[TenantRead, int]:
     tenant, created = flows.create_tenant(
-        deps.database(), deps.kube(), deps.argocd(), _caller(), body, server=_server()
+        deps.database(), deps.kube(), deps.argocd(), context.caller(router), body, server=_server()
     )
     return to_read(tenant), 201 if created else 200
 
 
 @router.get("/tenants", summary="Tenants the caller belongs to (all of them for platform admins)")
 def list_tenants() -> list[TenantRead]:
-    caller = _caller()
+    caller = context.caller(router)
     db = deps.database()
     with db.transaction():
         if caller.kind == "service_account":  # a service account belongs to exactly one tenant
@@ -72,16 +68,13 @@ def list_tenants() -> list[TenantRead]:
 
 @router.get("/tenants/<tenant>", summary="One tenant")
 def get_tenant(tenant: TenantName) -> TenantRead:
-    db = deps.database()
-    with db.transaction():
-        record = authorize(db, _caller(), tenant, Action.TENANT_READ)
-    return to_read(record)
+    return to_read(context.access(router).tenant)
 
 
 @router.patch("/tenants/<tenant>", summary="Change display name, environments, quotas or repositories")
 def update_tenant(tenant: TenantName, body: TenantUpdate) -> TenantRead:
     updated = flows.update_tenant(
-        deps.database(), deps.kube(), deps.argocd(), _caller(), tenant, body, server=_server()
+        deps.database(), deps.kube(), deps.argocd(), context.access(router), body, server=_server()
     )
     return to_read(updated)
 
@@ -90,13 +83,17 @@ def update_tenant(tenant: TenantName, body: TenantUpdate) -> TenantRead:
     "/tenants/<tenant>", summary="Delete the tenant's Argo CD apps, project and namespaces; the record stays"
 )
 def delete_tenant(tenant: TenantName) -> TenantRead:
-    return to_read(flows.delete_tenant(deps.database(), deps.kube(), deps.argocd(), _caller(), tenant))
+    return to_read(
+        flows.delete_tenant(
+            deps.database(), deps.kube(), deps.argocd(), context.access(router), on_deleted=mark_tenant_apps_deleted
+        )
+    )
 
 
 @router.post("/tenants/<tenant>/reconcile", summary="Repair drift between the record and Kubernetes / Argo CD")
 def reconcile_tenant(tenant: TenantName) -> TenantRead:
     return to_read(
-        flows.reconcile_tenant(deps.database(), deps.kube(), deps.argocd(), _caller(), tenant, server=_server())
+        flows.reconcile_tenant(deps.database(), deps.kube(), deps.argocd(), context.access(router), server=_server())
     )
 
 
@@ -104,17 +101,17 @@ def reconcile_tenant(tenant: TenantName) -> TenantRead:
 def list_members(tenant: TenantName) -> list[MemberRead]:
     db = deps.database()
     with db.transaction():
-        record = authorize(db, _caller(), tenant, Action.MEMBERS_READ)
-        return service.list_members(db, record)
+        return service.list_members(db, context.access(router).tenant)
 
 
 @router.post("/tenants/<tenant>/members", summary="Add a member or change their role")
 def add_member(tenant: TenantName, body: MemberCreate) -> tuple[MemberRead, int]:
-    member, _ = flows.add_member(deps.database(), deps.kube(), deps.argocd(), _caller(), tenant, body, server=_server())
+    db, kube, argocd = deps.database(), deps.kube(), deps.argocd()
+    member, _ = flows.add_member(db, kube, argocd, context.access(router), body, server=_server())
     return member, 201
 
 
 @router.delete("/tenants/<tenant>/members/<user>", summary="Remove a member")
 def remove_member(tenant: TenantName, user: Annotated[str, Path(min_length=1, max_length=254)]) -> TenantRead:
     db, kube, argocd = deps.database(), deps.kube(), deps.argocd()
-    return to_read(flows.remove_member(db, kube, argocd, _caller(), tenant, user, server=_server()))
+    return to_read(flows.remove_member(db, kube, argocd, context.access(router), user, server=_server()))

@@ -1,7 +1,8 @@
 """HTTP routes for applications, deployments and the approval policy: parse, call the flow, shape the answer.
 
-Who may call each route was decided by the access gate (`idp.auth.permissions`) before a
-handler runs; the flows check again what depends on the data (self-approval, states).
+Who may call each route was decided by the access gate (`idp.api.gate`) before a
+handler runs, and its decision is handed to the flow; the flows check only what depends on
+the data (self-approval, states).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from idp import deps
+from idp.api import context
 from idp.config import get_settings
 from idp.deploy import approvals, apps, flows
 from idp.deploy.models import (
@@ -26,7 +28,6 @@ from idp.deploy.models import (
     RollbackCreate,
 )
 from idp.errors import InvalidInput
-from idp.http.caller import Caller, caller_from_event
 
 __all__ = ["IDEMPOTENCY_HEADER", "router"]
 
@@ -38,10 +39,6 @@ _IDEMPOTENCY_KEY = re.compile(r"[\x20-\x7e]{1,200}")  # printable ASCII, as head
 TenantName = Annotated[str, Path(min_length=1, max_length=63, description="tenant name")]
 AppName = Annotated[str, Path(min_length=1, max_length=63, description="application name")]
 DeploymentId = Annotated[str, Path(min_length=1, max_length=64, description="deployment id")]
-
-
-def _caller() -> Caller:
-    return caller_from_event(router.current_event.raw_event)
 
 
 def _idempotency_key() -> str | None:
@@ -62,29 +59,29 @@ def _idempotency_key() -> str | None:
 # -- applications ---------------------------------------------------------------------
 @router.get("/apps", summary="Applications of the caller's tenants (?name= to find one by name)")
 def find_apps(name: Annotated[str | None, Query(min_length=1, max_length=63)] = None) -> list[AppRead]:
-    return apps.find_apps(deps.database(), _caller(), name)
+    return apps.find_apps(deps.database(), context.caller(router), name)
 
 
 @router.post("/tenants/<tenant>/apps", summary="Register an application: one Argo CD Application per environment")
 def create_app(tenant: TenantName, body: AppCreate) -> tuple[AppRead, int]:
     server = get_settings().argocd_destination_server
-    app, created = apps.create_app(deps.database(), deps.argocd(), _caller(), tenant, body, server=server)
+    app, created = apps.create_app(deps.database(), deps.argocd(), context.access(router), body, server=server)
     return app, 201 if created else 200
 
 
 @router.get("/tenants/<tenant>/apps", summary="The tenant's applications")
 def list_apps(tenant: TenantName) -> list[AppRead]:
-    return apps.list_apps(deps.database(), _caller(), tenant)
+    return apps.list_apps(deps.database(), context.access(router))
 
 
 @router.get("/tenants/<tenant>/apps/<app>", summary="One application, with Argo CD's live status per environment")
 def get_app(tenant: TenantName, app: AppName) -> AppRead:
-    return apps.get_app(deps.database(), deps.argocd(), _caller(), tenant, app)
+    return apps.get_app(deps.database(), deps.argocd(), context.access(router), app)
 
 
 @router.delete("/tenants/<tenant>/apps/<app>", summary="Delete the Argo CD Applications; the record stays for audit")
 def delete_app(tenant: TenantName, app: AppName) -> AppRead:
-    return apps.delete_app(deps.database(), deps.argocd(), _caller(), tenant, app)
+    return apps.delete_app(deps.database(), deps.argocd(), context.access(router), app)
 
 
 # -- deployments ----------------------------------------------------------------------
@@ -97,8 +94,7 @@ def request_deployment(tenant: TenantName, app: AppName, body: DeploymentCreate)
         deps.database(),
         deps.argocd(),
         deps.notifier(),
-        _caller(),
-        tenant,
+        context.access(router),
         app,
         body,
         idempotency_key=_idempotency_key(),
@@ -113,7 +109,7 @@ def list_deployments(
     environment: Annotated[str | None, Query(min_length=1, max_length=63)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> list[DeploymentRead]:
-    return flows.list_deployments(deps.database(), _caller(), tenant, app, environment=environment, limit=limit)
+    return flows.list_deployments(deps.database(), context.access(router), app, environment=environment, limit=limit)
 
 
 @router.post(
@@ -125,8 +121,7 @@ def request_rollback(tenant: TenantName, app: AppName, body: RollbackCreate) -> 
         deps.database(),
         deps.argocd(),
         deps.notifier(),
-        _caller(),
-        tenant,
+        context.access(router),
         app,
         body,
         idempotency_key=_idempotency_key(),
@@ -136,25 +131,26 @@ def request_rollback(tenant: TenantName, app: AppName, body: RollbackCreate) -> 
 
 @router.get("/deployments/<deployment>", summary="One deployment")
 def get_deployment(deployment: DeploymentId) -> DeploymentRead:
-    return flows.get_deployment(deps.database(), _caller(), deployment)
+    return flows.get_deployment(deps.database(), context.access(router), deployment)
 
 
 @router.post("/deployments/<deployment>/approve", summary="Approve a deployment waiting for approval")
 def approve_deployment(deployment: DeploymentId, body: DeploymentDecision | None = None) -> DeploymentRead:
-    return approvals.approve(deps.database(), deps.argocd(), deps.notifier(), _caller(), deployment, body)
+    db, argocd, notifier = deps.database(), deps.argocd(), deps.notifier()
+    return approvals.approve(db, argocd, notifier, context.access(router), deployment, body)
 
 
 @router.post("/deployments/<deployment>/reject", summary="Reject a deployment waiting for approval")
 def reject_deployment(deployment: DeploymentId, body: DeploymentDecision | None = None) -> DeploymentRead:
-    return approvals.reject(deps.database(), deps.notifier(), _caller(), deployment, body)
+    return approvals.reject(deps.database(), deps.notifier(), context.access(router), deployment, body)
 
 
 # -- approval policy ------------------------------------------------------------------
 @router.get("/tenants/<tenant>/deploy-policy", summary="Which environments need an approval, where and for how long")
 def get_policy(tenant: TenantName) -> DeployPolicyRead:
-    return approvals.get_policy(deps.database(), _caller(), tenant)
+    return approvals.get_policy(deps.database(), context.access(router))
 
 
 @router.put("/tenants/<tenant>/deploy-policy", summary="Replace the tenant's approval policy")
 def set_policy(tenant: TenantName, body: DeployPolicyUpdate) -> DeployPolicyRead:
-    return approvals.set_policy(deps.database(), _caller(), tenant, body)
+    return approvals.set_policy(deps.database(), context.access(router), body)

@@ -45,19 +45,20 @@ def validation_details(errors: Iterable[dict[str, Any]]) -> list[dict[str, str]]
 
 
 def _access_gate(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
-    """Every route passes the one access table before its handler runs."""
+    """Every route passes the one access table before its handler runs; the handler gets its decision."""
     from idp import deps
-    from idp.auth.iam import iam_user_arn
-    from idp.auth.permissions import check_route
+    from idp.api.caller import caller_from_event
+    from idp.api.context import remember
+    from idp.api.gate import check_route
+    from idp.api.iam import iam_user_arn
     from idp.errors import Unauthenticated
-    from idp.http.caller import caller_from_event
 
     event = app.current_event
     try:
         caller = caller_from_event(event.raw_event)
     except Unauthenticated:
         caller = None
-    check_route(
+    decision = check_route(
         deps.database,
         caller,
         event.http_method,
@@ -66,6 +67,7 @@ def _access_gate(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -
         dict(event.query_string_parameters or {}),
         iam_user_arn=iam_user_arn(event.raw_event),
     )
+    remember(app, decision)
     return next_middleware(app)
 
 

@@ -2,30 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
-
-from pydantic import BaseModel
+from typing import Any
 
 from idp.errors import Unauthenticated
+from idp.principal import Caller
 
-__all__ = ["Caller", "caller_from_event"]
-
-
-class Caller(BaseModel):
-    """The authenticated principal of one request, plus where the request came from (for audit)."""
-
-    user_id: str
-    kind: Literal["user", "service_account"] = "user"
-    platform_admin: bool = False
-    email: str | None = None
-    # Service accounts belong to one tenant (by id; the name is for people) with one role.
-    service_account_id: str | None = None
-    tenant_id: str | None = None
-    tenant: str | None = None
-    role: str | None = None
-    # Audit: which front end (api, cli, slack) and API Gateway's request id.
-    front_end: str = "api"
-    request_id: str | None = None
+__all__ = ["caller_from_event"]
 
 
 def caller_from_event(event: dict[str, Any]) -> Caller:

@@ -14,9 +14,9 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from pydantic import BaseModel
 
 from idp import deps
+from idp.api import context
 from idp.audit import service as audit
 from idp.auth import slack_links
-from idp.http.caller import caller_from_event
 from idp.observability import logger
 
 __all__ = ["LinkCodeRead", "router"]
@@ -35,7 +35,7 @@ class LinkCodeRead(BaseModel):
     summary="A one-time code linking your Slack account to you: type `/idp link <code>` in Slack",
 )
 def create_link_code() -> tuple[LinkCodeRead, int]:
-    caller = caller_from_event(router.current_event.raw_event)
+    caller = context.caller(router)
     db = deps.database()
     with db.transaction():
         issued = slack_links.issue_link_code(db, caller.user_id)

@@ -13,16 +13,16 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from pydantic import ValidationError
 
 from idp import deps
+from idp.api import context
+from idp.api.authorizer import bearer_token
+from idp.api.resolver import validation_details
 from idp.audit.service import record as audit
 from idp.auth import keys, users
-from idp.auth.authorizer import bearer_token
 from idp.auth.models import MeRead, TenantRole, TokenRequest, TokenResponse
-from idp.auth.oidc import OidcVerifier
 from idp.auth.tokens import issue_token
+from idp.clients.oidc import OidcVerifier
 from idp.config import Settings, get_settings
 from idp.errors import InvalidInput, Unauthenticated
-from idp.http.app import validation_details
-from idp.http.caller import caller_from_event
 from idp.observability import logger
 
 __all__ = ["oidc_verifier", "router"]
@@ -126,7 +126,7 @@ def get_jwks() -> dict[str, Any]:
 
 @router.get("/auth/me", summary="The caller, and the tenants they belong to with their role")
 def get_me() -> MeRead:
-    caller = caller_from_event(router.current_event.raw_event)
+    caller = context.caller(router)
     if caller.kind == "service_account":
         roles = [TenantRole(name=caller.tenant, role=caller.role)] if caller.tenant and caller.role else []
         return MeRead(user_id=caller.user_id, kind="service_account", tenants=roles)

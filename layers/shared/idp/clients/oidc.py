@@ -1,4 +1,4 @@
-"""Sign-in tokens from an external OpenID Connect issuer (ID tokens and JWT access tokens).
+"""The external OpenID Connect issuer: discovery, its JWKS, and checking its ID tokens and JWT access tokens.
 
 `OidcVerifier` reads the issuer's discovery document once, keeps its JWKS cached, and
 checks signature, issuer, audience, expiry and algorithm. Only asymmetric algorithms are
@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from idp.auth.jwt_errors import unauthenticated_from
+from idp.clients.jwt_errors import unauthenticated_from
 from idp.errors import DownstreamError, Unauthenticated
 
 __all__ = ["OidcIdentity", "OidcVerifier"]

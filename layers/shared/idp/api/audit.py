@@ -14,10 +14,10 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from idp import deps
+from idp.api import context
 from idp.audit import service
 from idp.audit.models import AuditEntry, AuditQuery
 from idp.errors import Forbidden
-from idp.http.caller import caller_from_event
 
 __all__ = ["router"]
 
@@ -35,8 +35,8 @@ def list_audit(
     action: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AuditEntry]:
-    # Who may read which tenant was decided by the access gate (idp.auth.permissions) before we got here.
-    caller = caller_from_event(router.current_event.raw_event)
+    # Who may read which tenant was decided by the access gate (idp.api.gate) before we got here.
+    caller = context.caller(router)
     if tenant_id is not None and not caller.platform_admin:
         raise Forbidden("only platform admins may read the audit log by tenant id", code="forbidden")
     db = deps.database()

@@ -12,12 +12,11 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from idp import deps
+from idp.api import context
 from idp.audit.service import record as audit
 from idp.config import get_settings
-from idp.http.caller import Caller, caller_from_event
 from idp.service_accounts import service
 from idp.service_accounts.models import ServiceAccountCreate, ServiceAccountCreated, ServiceAccountRead
-from idp.tenants.service import get_tenant
 
 __all__ = ["router"]
 
@@ -27,19 +26,15 @@ TenantName = Annotated[str, Path(min_length=1, max_length=63, description="tenan
 AccountName = Annotated[str, Path(min_length=1, max_length=63, description="service account name")]
 
 
-def _caller() -> Caller:
-    return caller_from_event(router.current_event.raw_event)
-
-
 @router.post(
     "/tenants/<tenant>/service-accounts",
     summary="Create a service account; the response is the only time its token is shown",
 )
 def create_service_account(tenant: TenantName, body: ServiceAccountCreate) -> tuple[ServiceAccountCreated, int]:
-    caller = _caller()
+    access = context.access(router)
+    caller, record = access.caller, access.tenant
     db = deps.database()
     with db.transaction():
-        record = get_tenant(db, tenant)
         created = service.create(
             db,
             tenant_id=record.id,
@@ -63,8 +58,7 @@ def create_service_account(tenant: TenantName, body: ServiceAccountCreate) -> tu
 def list_service_accounts(tenant: TenantName) -> list[ServiceAccountRead]:
     db = deps.database()
     with db.transaction():
-        record = get_tenant(db, tenant)
-        return service.list_for_tenant(db, record.id)
+        return service.list_for_tenant(db, context.access(router).tenant.id)
 
 
 @router.delete(
@@ -72,10 +66,10 @@ def list_service_accounts(tenant: TenantName) -> list[ServiceAccountRead]:
     summary="Revoke a service account; its token stops working at once (repeating is harmless)",
 )
 def revoke_service_account(tenant: TenantName, name: AccountName) -> ServiceAccountRead:
-    caller = _caller()
+    access = context.access(router)
+    caller, record = access.caller, access.tenant
     db = deps.database()
     with db.transaction():
-        record = get_tenant(db, tenant)
         revoked = service.revoke(db, record.id, name, caller.user_id)
         audit(db, caller, "service_account.revoke", name, tenant=record)
         return revoked
