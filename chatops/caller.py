@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from api_client import PlatformClient, chatops_auth
+from api_client import chatops_api, user_api
 
-from idp.config import get_settings
+from idp.client import PlatformClient
 from idp.errors import DownstreamError, Forbidden, NotFound
 
-__all__ = ["LINK_FIRST", "SlackCaller", "chatops_api", "linked_user_of", "resolve_caller"]
+__all__ = ["LINK_FIRST", "SlackCaller", "linked_user_of", "resolve_caller"]
 
 LINK_FIRST = (
     "Your Slack account is not linked to the platform yet. Link your account: run `idp link`"
@@ -39,17 +39,9 @@ class SlackCaller:
     def api(self) -> PlatformClient:
         """The API as the linked user, with the token the auth function gave for this request."""
         self.require_user()
-        if not self.api_url or not self.token:
+        if not self.token:
             raise DownstreamError("the chat-ops app has no platform token for this request")
-        return PlatformClient(self.api_url, self.token, timeout=get_settings().idp_api_timeout_seconds)
-
-
-def chatops_api(api_url: str | None) -> PlatformClient:
-    """The API as the chat-ops function itself: only the auth function's /auth/slack/* routes admit it."""
-    if not api_url:
-        raise DownstreamError("the chat-ops app does not know the platform API's URL (set IDP_API_URL)")
-    settings = get_settings()
-    return PlatformClient(api_url, auth=chatops_auth(settings), timeout=settings.idp_api_timeout_seconds)
+        return user_api(self.api_url, self.token)
 
 
 def resolve_caller(team_id: str, slack_user_id: str, api_url: str | None, *, may_link: bool) -> SlackCaller:

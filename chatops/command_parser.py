@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import get_args
 
 from idp.errors import InvalidInput
-from idp.tenants.models import Role
+from idp.schemas.tenants import Role
 
 __all__ = ["USAGE", "AppRef", "Command", "MemberMention", "parse", "parse_app", "parse_mention"]
 

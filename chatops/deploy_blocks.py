@@ -1,7 +1,7 @@
 """Block Kit for the chat-ops answers about apps and deployments (`/idp deploy|status|history|rollback`).
 
 The platform's own messages about a deployment (the approval request, its updates and the
-thread) are `idp.deploy.slack_messages`; these are the ephemeral answers to one person.
+thread) are `idp.slack_messages`; these are the ephemeral answers to one person.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from typing import Any
 
 from slack_blocks import MAX_MESSAGE_BLOCKS, truncate
 
-from idp.deploy.models import AppEnvironmentStatus, AppRead, DeploymentRead
-from idp.deploy.slack_messages import duration_text, escape, when
+from idp.schemas.deploy import AppEnvironmentStatus, AppRead, DeploymentRead
+from idp.slack_messages import duration_text, escape, when
 
 __all__ = ["app_status", "deployment_accepted", "deployment_history"]
 

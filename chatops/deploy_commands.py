@@ -11,14 +11,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from api_client import PlatformClient
 from command_parser import AppRef, Command, parse_app
 from deploy_blocks import app_status, deployment_accepted, deployment_history
 from pydantic import ValidationError
 from replies import reply
 
-from idp.deploy.models import DeploymentCreate, DeploymentRead, RollbackCreate
+from idp.client import PlatformClient
 from idp.errors import InvalidInput, NotFound
+from idp.schemas.deploy import DeploymentCreate, DeploymentRead, RollbackCreate
 
 __all__ = ["DEPLOY_COMMANDS", "resolve_app", "run_deploy_command"]
 

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel
 from slack_ids import ActionId, BlockId, CallbackId
 
-from idp.tenants.models import MemberRead, TenantRead
+from idp.schemas.tenants import MemberRead, TenantRead
 
 __all__ = [
     "MAX_MESSAGE_BLOCKS",

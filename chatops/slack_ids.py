@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from idp.deploy.slack_messages import APPROVE_ACTION_ID, DECISION_BLOCK_ID, REJECT_ACTION_ID
+from idp.slack_messages import APPROVE_ACTION_ID, DECISION_BLOCK_ID, REJECT_ACTION_ID
 
 __all__ = ["ActionId", "BlockId", "CallbackId"]
 
@@ -26,7 +26,7 @@ class BlockId(StrEnum):
     TENANT_DISPLAY_NAME = "tenant_display_name"
     TENANT_ENVIRONMENTS = "tenant_environments"
     TENANT_ACTIONS = "tenant_actions"
-    # The platform posts the approval message (idp.deploy.slack_messages): one definition.
+    # The platform posts the approval message (idp.slack_messages): one definition.
     DEPLOY_DECISION = DECISION_BLOCK_ID
 
 
@@ -37,6 +37,6 @@ class ActionId(StrEnum):
     TENANT_DISPLAY_NAME_INPUT = "tenant_display_name_input"
     TENANT_ENVIRONMENTS_INPUT = "tenant_environments_input"
     TENANT_SHOW = "tenant_show"
-    # On the platform's approval message (idp.deploy.slack_messages); the value is the deployment id.
+    # On the platform's approval message (idp.slack_messages); the value is the deployment id.
     DEPLOY_APPROVE = APPROVE_ACTION_ID
     DEPLOY_REJECT = REJECT_ACTION_ID

@@ -13,13 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from api_client import chatops_api
 from caller import LINK_FIRST, SlackCaller
 from caller import resolve_caller as linked_caller
 from command_parser import parse
-from deliveries import claim, delivery_key
+from delivery_keys import delivery_key
 from slack_bolt import BoltContext, BoltRequest, BoltResponse
 
-from idp import deps
 from idp.config import get_settings
 from idp.errors import Forbidden, InvalidInput
 from idp.observability import logger
@@ -34,7 +34,7 @@ def dedupe(req: BoltRequest, body: dict[str, Any], next: Callable[[], BoltRespon
     if req.lazy_only:
         return next()
     found = delivery_key(body)
-    if found is not None and not claim(deps.database(), *found):
+    if found is not None and not chatops_api(_api_url(req)).claim_delivery(*found):
         retries = req.headers.get("x-slack-retry-num") or []
         retry = retries[0] if retries else None
         logger.info("duplicate slack delivery dropped", extra={"key": found[0], "retry_num": retry})

@@ -19,6 +19,7 @@ from idp.config import reset_settings
 from idp.db import Database, apply_migrations, reset_database
 
 if TYPE_CHECKING:
+    from idp.client import ApiClient
     from idp_local.emulators.argocd import ArgoCdEmulator
     from idp_local.emulators.kubernetes import KubernetesEmulator
     from idp_local.emulators.oidc import OidcIssuer
@@ -223,7 +224,8 @@ def gateway() -> Iterator[LocalGateway]:
 
 
 class Api:
-    """A tiny HTTP client of the local gateway that signs requests as a given user."""
+    """The local gateway through the platform's own API client (`idp.client`), signing requests as a
+    given user; answers come back as they are (status and body), for the tests to judge."""
 
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url.rstrip("/")
@@ -235,6 +237,12 @@ class Api:
 
         return issue_token(get_settings(), subject=user, email=user, platform_admin=platform_admin)
 
+    def client(self, user: str | None = "alice@example.com") -> ApiClient:
+        from idp.client import ApiClient
+
+        token = self.token(user) if user is not None else None
+        return ApiClient(self.base_url, token, timeout=30, session=self.session)
+
     def call(
         self,
         method: str,
@@ -245,10 +253,7 @@ class Api:
         headers: dict[str, str] | None = None,
         data: str | None = None,
     ) -> requests.Response:
-        headers = dict(headers or {})
-        if user is not None:
-            headers.setdefault("Authorization", f"Bearer {self.token(user)}")
-        return self.session.request(method, self.base_url + path, json=json, data=data, headers=headers, timeout=30)
+        return self.client(user).raw(method, path, json=json, data=data, headers=headers)
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from api_client import PlatformClient
 from caller import SlackCaller
 from replies import reply
 from slack_blocks import tenant_details
@@ -21,9 +20,10 @@ from slack_bolt import Ack, App, BoltContext
 from slack_errors import replied_errors
 from slack_ids import ActionId
 
-from idp.deploy.models import DeploymentRead
-from idp.deploy.slack_messages import escape, when
+from idp.client import PlatformClient
 from idp.errors import Conflict, IdpError
+from idp.schemas.deploy import DeploymentRead
+from idp.slack_messages import escape, when
 
 __all__ = ["register"]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from caller import SlackCaller, chatops_api, linked_user_of
+from api_client import chatops_api
+from caller import SlackCaller, linked_user_of
 from command_parser import USAGE, Command, parse, parse_mention
-from deliveries import claim, recent_count
 from deploy_commands import DEPLOY_COMMANDS, run_deploy_command
 from replies import reply
 from slack_blocks import ModalMetadata, member_added, tenant_create_modal, tenant_details, tenant_list
@@ -15,17 +15,14 @@ from slack_bolt import Ack, App, BoltContext
 from slack_errors import replied_errors
 from slack_sdk import WebClient
 
-from idp import deps
 from idp.config import get_settings
-from idp.errors import InvalidInput, RateLimited
-from idp.tenants.models import MemberCreate
+from idp.errors import InvalidInput
+from idp.schemas.tenants import MemberCreate
 
 __all__ = ["register"]
 
 COMMAND = "/idp"
 _LAZY = {"whoami", "tenant list", "tenant show", "tenant add-member", *DEPLOY_COMMANDS}
-_LINK_ATTEMPTS = 5  # per Slack user per 10 minutes
-_LINK_WINDOW_SECONDS = 600
 
 
 def _caller(context: BoltContext) -> SlackCaller:
@@ -38,7 +35,7 @@ def ack_command(ack: Ack, body: dict[str, Any], client: WebClient, context: Bolt
     if command.name == "help":
         ack(response_type="ephemeral", text=USAGE)
     elif command.name == "link":
-        ack(response_type="ephemeral", text=_link(_caller(context), command.args["code"], body))
+        ack(response_type="ephemeral", text=_link(_caller(context), command.args["code"]))
     elif command.name == "tenant create":
         _caller(context).require_user()
         metadata = ModalMetadata(channel_id=body.get("channel_id"), response_url=body.get("response_url"))
@@ -98,12 +95,8 @@ def _platform_user_of(caller: SlackCaller, slack_user_id: str) -> str:
     return user
 
 
-def _link(caller: SlackCaller, code: str, body: dict[str, Any]) -> str:
-    db = deps.database()
-    prefix = f"link:{caller.team_id}:{caller.slack_user_id}:"
-    if recent_count(db, prefix, seconds=_LINK_WINDOW_SECONDS) >= _LINK_ATTEMPTS:
-        raise RateLimited("too many `/idp link` attempts; wait ten minutes and try again", code="link_rate_limited")
-    claim(db, prefix + str(body.get("trigger_id") or id(body)), "link_attempt")
+def _link(caller: SlackCaller, code: str) -> str:
+    # The auth function counts attempts per Slack user (429 `link_rate_limited` past five in ten minutes).
     link = chatops_api(caller.api_url).slack_link(caller.team_id, caller.slack_user_id, code)
     return f":link: Linked: you now act as *{link.user_id}* on the platform."
 

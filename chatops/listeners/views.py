@@ -12,7 +12,7 @@ from slack_bolt import Ack, App, BoltContext
 from slack_errors import replied_errors
 from slack_ids import ActionId, BlockId, CallbackId
 
-from idp.tenants.models import TenantCreate
+from idp.schemas.tenants import TenantCreate
 
 __all__ = ["register"]
 

@@ -1,129 +1,24 @@
-"""The CLI's HTTPS client of the API, and the OIDC device flow: the only modules here that use requests.
-
-Requests go out as the API's own pydantic models and answers come back parsed into them;
-`requests` errors and error answers become the CLI's error family.
+"""The OIDC device flow at the issuer (sign-in). The platform API itself is reached through the
+shared client, `idp.client` (built by `Session.client`).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
-from types import GenericAlias
-from typing import Any, TypeVar
-from urllib.parse import quote
+from collections.abc import Callable
+from typing import Any
 
 import requests
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from idp_cli.errors import ApiError, ApiUnreachable, CliError
 
-__all__ = ["CLIENT_HEADER", "ApiClient", "DeviceFlow", "DeviceGrant", "segment"]
+__all__ = ["USER_AGENT", "DeviceFlow", "DeviceGrant"]
 
-CLIENT_HEADER = {"X-IDP-Client": "cli"}
 USER_AGENT = "idp-cli/0.1"
 DEFAULT_TIMEOUT = 30.0
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 
-T = TypeVar("T")
-M = TypeVar("M", bound=BaseModel)
-
-
-def segment(value: str) -> str:
-    """One URL path segment, quoted (an e-mail's `@`, never a `/`)."""
-    return quote(value, safe="@")
-
-
-def _error_from_response(response: requests.Response) -> ApiError:
-    try:
-        body: Any = response.json()
-    except ValueError:
-        body = None
-    error = body.get("error") if isinstance(body, dict) else None
-    if isinstance(error, dict) and error.get("message"):
-        code = error.get("code")
-        hint = None
-        if response.status_code == 401:
-            hint = "sign in again: `idp login` (or `idp login --token <token>`)"
-        return ApiError(response.status_code, str(error["message"]), code=code, details=error.get("details"), hint=hint)
-    reason = response.reason or "error"
-    return ApiError(response.status_code, f"HTTP {response.status_code} {reason} from {response.url}")
-
-
-class ApiClient:
-    """`ApiClient(base_url, token).get_list("/tenants", TenantRead)`."""
-
-    def __init__(self, base_url: str, token: str | None = None, *, timeout: float = DEFAULT_TIMEOUT) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.timeout = timeout
-        self.session = requests.Session()
-        self.session.headers.update({**CLIENT_HEADER, "User-Agent": USER_AGENT, "Accept": "application/json"})
-        if token:
-            self.session.headers["Authorization"] = f"Bearer {token}"
-
-    def _send(self, method: str, path: str, body: BaseModel | None, headers: Mapping[str, str] | None = None) -> bytes:
-        url = self.base_url + path
-        payload = body.model_dump(mode="json") if body is not None else None
-        try:
-            response = self.session.request(
-                method, url, json=payload, headers=dict(headers) if headers else None, timeout=self.timeout
-            )
-        except requests.RequestException as exc:
-            raise ApiUnreachable(
-                f"cannot reach the API at {self.base_url}: {type(exc).__name__}",
-                code="api_unreachable",
-                hint="check --api-url / IDP_API_URL (is `make dev` running?)",
-            ) from exc
-        if not response.ok:
-            raise _error_from_response(response)
-        return response.content or b"null"
-
-    def _parse(self, adapter: TypeAdapter[T], content: bytes, where: str) -> T:
-        try:
-            return adapter.validate_json(content)
-        except ValidationError as exc:
-            raise CliError(
-                f"unexpected answer from {where}: {exc.error_count()} field(s) do not match this CLI's models",
-                code="unexpected_response",
-                hint="is the CLI older than the API? upgrade it",
-            ) from exc
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        answer: type[M],
-        *,
-        body: BaseModel | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> M:
-        """One call whose answer is one `answer` model; `headers` add to the session's (e.g. Idempotency-Key)."""
-        return self._parse(TypeAdapter(answer), self._send(method, path, body, headers), f"{method} {path}")
-
-    def get(self, path: str, answer: type[M]) -> M:
-        return self.request("GET", path, answer)
-
-    def get_list(self, path: str, answer: type[M]) -> list[M]:
-        """A GET whose answer is a JSON list of `answer` models."""
-        adapter: TypeAdapter[list[M]] = TypeAdapter(GenericAlias(list, (answer,)))
-        return self._parse(adapter, self._send("GET", path, None), f"GET {path}")
-
-    def post(
-        self, path: str, answer: type[M], body: BaseModel | None = None, *, headers: Mapping[str, str] | None = None
-    ) -> M:
-        return self.request("POST", path, answer, body=body, headers=headers)
-
-    def put(
-        self, path: str, answer: type[M], body: BaseModel | None = None, *, headers: Mapping[str, str] | None = None
-    ) -> M:
-        return self.request("PUT", path, answer, body=body, headers=headers)
-
-    def patch(
-        self, path: str, answer: type[M], body: BaseModel | None = None, *, headers: Mapping[str, str] | None = None
-    ) -> M:
-        return self.request("PATCH", path, answer, body=body, headers=headers)
-
-    def delete(self, path: str, answer: type[M]) -> M:
-        return self.request("DELETE", path, answer)
 
 
 class DeviceGrant(BaseModel):

@@ -12,11 +12,14 @@ from typing import Any, ParamSpec, TypeVar
 
 import typer
 
+from idp.errors import IdpError
+
 __all__ = [
     "ApiError",
     "ApiUnreachable",
     "CliError",
     "LocalInputError",
+    "from_api",
     "handle_errors",
     "input_error_from_validation",
 ]
@@ -99,13 +102,31 @@ def report(error: CliError) -> None:
         typer.echo(f"hint: {error.hint}", err=True)
 
 
+_HINTS = {
+    "api_unreachable": "check --api-url / IDP_API_URL (is `make dev` running?)",
+    "unexpected_response": "is the CLI older than the API? upgrade it",
+}
+
+
+def from_api(error: IdpError) -> ApiError:
+    """An error of the shared API client (`idp.client`) as the CLI reports it, with a hint."""
+    hint = _HINTS.get(error.code)
+    if error.status == 401:
+        hint = "sign in again: `idp login` (or `idp login --token <token>`)"
+    return ApiError(error.status, error.message, code=error.code, details=error.details, hint=hint)
+
+
 def handle_errors(command: Callable[P, R]) -> Callable[P, R]:
-    """Wrap a command so every `CliError` ends as a message on stderr and its exit code."""
+    """Wrap a command so every `CliError` (and every API error) ends as a message on stderr and its exit code."""
 
     @functools.wraps(command)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return command(*args, **kwargs)
+        except IdpError as error:
+            cli_error = from_api(error)
+            report(cli_error)
+            raise typer.Exit(cli_error.exit_code) from None
         except CliError as error:
             report(error)
             raise typer.Exit(error.exit_code) from None

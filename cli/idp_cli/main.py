@@ -43,25 +43,22 @@ def dev(
 @app.command()
 def migrate() -> None:
     """Apply pending database migrations (DATABASE_URL); safe to re-run."""
-    from idp.db import apply_migrations, get_database
+    from idp_local.operator import migrate as apply_migrations
 
-    applied = apply_migrations(get_database())
+    applied = apply_migrations()
     typer.echo("applied: " + ", ".join(applied) if applied else "database is up to date")
 
 
 @app.command("rotate-keys")
 def rotate_keys() -> None:
     """Rotate the platform token signing keys (JWT_KEYS_SECRET_ID); live tokens stay valid until they expire."""
-    import boto3
+    from idp_local.operator import rotate_signing_keys
 
-    from idp.auth import keys
-    from idp.config import get_settings
-
-    secret_id = get_settings().jwt_keys_secret_id
-    if not secret_id:
-        typer.echo("JWT_KEYS_SECRET_ID is not set", err=True)
-        raise typer.Exit(2)
-    keyset = keys.rotate_keys(boto3.client("secretsmanager"), secret_id)
+    try:
+        keyset = rotate_signing_keys()
+    except ValueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
     typer.echo(f"new signing key {keyset.current.kid}; kept {len(keyset.previous)} previous public key(s)")
 
 

@@ -17,10 +17,11 @@ import yaml
 from click.testing import Result
 from typer.testing import CliRunner
 
-from idp.deploy.models import DeploymentCreate, DeploymentRead
+from idp.client import api_unreachable, error_from_response
+from idp.errors import IdpError
+from idp.schemas.deploy import DeploymentCreate, DeploymentRead
 from idp_cli.commands import deploys
 from idp_cli.commands._progress import follow
-from idp_cli.errors import ApiError, ApiUnreachable
 from idp_cli.main import app
 from idp_cli.output import ProgressLine, duration
 
@@ -353,7 +354,7 @@ class FakeClient:
     def get(self, path: str, answer: type[Any]) -> Any:
         self.calls.append(path)
         if not path.startswith("/deployments/"):
-            raise ApiUnreachable("no policy here")
+            raise api_unreachable("http://api", "no policy here")
         item = self.answers.pop(0)
         if isinstance(item, Exception):
             raise item
@@ -381,7 +382,7 @@ def test_progress_line_writes_one_line_per_state_when_not_a_terminal(stderr_line
     client = FakeClient(
         [
             _deployment("approved"),
-            ApiUnreachable("connection refused"),
+            api_unreachable("http://api", "connection refused"),
             _deployment("syncing"),
             _deployment("syncing"),
             _deployment("succeeded", duration_seconds=2.0),
@@ -461,17 +462,18 @@ class FlakyPoster:
 def test_a_retried_post_reuses_its_idempotency_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(deploys.time, "sleep", lambda seconds: None)
     body = DeploymentCreate(environment="dev")
-    flaky = FlakyPoster([ApiUnreachable("connection reset"), ApiError(502, "bad gateway")])
+    flaky = FlakyPoster([api_unreachable("http://api", "connection reset"), error_from_response(502, None)])
     assert deploys._post_once(flaky, "/x", body, "cli-1").state == "syncing"
     assert flaky.keys == ["cli-1", "cli-1", "cli-1"]
 
-    refused = FlakyPoster([ApiError(422, "unknown environment")])  # a 4xx is an answer: never retried
-    with pytest.raises(ApiError):
+    # A 4xx is an answer: never retried.
+    refused = FlakyPoster([error_from_response(422, {"error": {"message": "unknown environment"}})])
+    with pytest.raises(IdpError):
         deploys._post_once(refused, "/x", body, "cli-2")
     assert refused.keys == ["cli-2"]
 
-    down = FlakyPoster([ApiUnreachable("down")] * 5)
-    with pytest.raises(ApiUnreachable):
+    down = FlakyPoster([api_unreachable("http://api", "down")] * 5)
+    with pytest.raises(IdpError, match="cannot reach the API"):
         deploys._post_once(down, "/x", body, "cli-3")
     assert len(down.keys) == deploys.POST_ATTEMPTS
 

@@ -19,7 +19,7 @@ from idp_cli.output import OutputFormat
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from idp_cli.client import ApiClient
+    from idp.client import PlatformClient as ApiClient
     from idp_cli.config import CliConfig
 
 __all__ = [
@@ -81,7 +81,7 @@ class Session:
     token: str | None
 
     def client(self, *, authenticated: bool = True) -> ApiClient:
-        from idp_cli.client import ApiClient
+        from idp.client import PlatformClient as ApiClient
 
         if authenticated and not self.token:
             raise LocalInputError(
@@ -89,7 +89,10 @@ class Session:
                 code="not_signed_in",
                 hint="run `idp login` (or `idp login --token <token>`, or set IDP_TOKEN)",
             )
-        return ApiClient(self.api_url, self.token if authenticated else None)
+        from idp_cli.device_flow import USER_AGENT
+
+        token = self.token if authenticated else None
+        return ApiClient(self.api_url, token, front_end="cli", timeout=30.0, user_agent=USER_AGENT)
 
 
 def resolve_output(ctx: typer.Context, output: OutputFormat | None) -> OutputFormat:
@@ -143,7 +146,7 @@ def validated(model: type[M], what: str, **fields: Any) -> M:
 
 def default_tenant(client: ApiClient, tenant: str | None) -> str:
     """`tenant` when given, else the caller's only tenant (`GET /auth/me`); several or none: say so (exit 2)."""
-    from idp.auth.models import MeRead
+    from idp.schemas.auth import MeRead
 
     if tenant:
         return check_name(tenant)
@@ -162,7 +165,7 @@ def resolve_app(client: ApiClient, ref: str, tenant: str | None) -> tuple[str, s
     """
     from urllib.parse import quote
 
-    from idp.deploy.models import AppRead
+    from idp.schemas.deploy import AppRead
     from idp_cli.errors import CliError
 
     prefix, slash, name = ref.partition("/")

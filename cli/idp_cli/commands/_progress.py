@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from idp_cli.errors import ApiError, ApiUnreachable, CliError
+from idp.errors import IdpError
 from idp_cli.output import ProgressLine, duration, info
 
 if TYPE_CHECKING:
-    from idp.deploy.models import DeploymentRead
-    from idp_cli.client import ApiClient
+    from idp.client import PlatformClient as ApiClient
+    from idp.schemas.deploy import DeploymentRead
 
 __all__ = ["POLL_SECONDS", "SHORT_ID", "approval_note", "follow", "revision_text", "short_id"]
 
@@ -38,13 +38,13 @@ def revision_text(d: DeploymentRead) -> str:
 
 def approval_note(client: ApiClient, d: DeploymentRead) -> str:
     """Who can approve `d`, and where (the policy's approvers other than the requester)."""
-    from idp.deploy.models import DeployPolicyRead
+    from idp.schemas.deploy import DeployPolicyRead
 
     where = f"`idp approve {d.id}`"
     who = f"an owner or admin of {d.tenant} other than {d.requested_by}"
     try:
         policy: DeployPolicyRead | None = client.get(f"/tenants/{d.tenant}/deploy-policy", DeployPolicyRead)
-    except CliError:
+    except IdpError:  # only a nicer message is lost
         policy = None
     if policy is not None:
         approvers = [a for a in policy.approvers if a != d.requested_by]
@@ -79,7 +79,7 @@ def follow(
 
     5xx answers and network errors are shown on the line and retried; Ctrl-C stops watching only.
     """
-    from idp.deploy.models import FINAL_STATES, DeploymentRead
+    from idp.schemas.deploy import FINAL_STATES, DeploymentRead
 
     line = progress or ProgressLine()
     start = clock()
@@ -100,8 +100,8 @@ def follow(
             try:
                 current = client.get(f"/deployments/{current.id}", DeploymentRead)
                 problem = None
-            except (ApiError, ApiUnreachable) as exc:
-                if exc.exit_code != 3:
+            except IdpError as exc:
+                if exc.status < 500:
                     raise
                 problem = f"API: {exc.message}; retrying"
     except KeyboardInterrupt:

@@ -22,7 +22,7 @@ from idp_cli.errors import LocalInputError, handle_errors
 from idp_cli.output import duration, emit, info, render_detail, render_table, spinner
 
 if TYPE_CHECKING:
-    from idp.deploy.models import AppRead, DeployPolicyRead
+    from idp.schemas.deploy import AppRead, DeployPolicyRead
 
 __all__ = ["app", "policy_app", "render_app", "render_policy"]
 
@@ -81,7 +81,7 @@ def create(
     api_url: ApiUrlOption = None,
 ) -> None:
     """Register an app: one Argo CD Application per environment (repeating it finishes an interrupted create)."""
-    from idp.deploy.models import AppCreate, AppRead
+    from idp.schemas.deploy import AppCreate, AppRead
 
     prefix, slash, app_name = name.partition("/")
     if slash:
@@ -114,7 +114,7 @@ def list_(
     api_url: ApiUrlOption = None,
 ) -> None:
     """Apps of your tenants (or of one tenant)."""
-    from idp.deploy.models import AppRead
+    from idp.schemas.deploy import AppRead
     from idp_cli.commands._common import check_name
 
     session = open_session(ctx, output, api_url)
@@ -145,7 +145,7 @@ def show(
     api_url: ApiUrlOption = None,
 ) -> None:
     """One app, with Argo CD's live sync, health and revision per environment."""
-    from idp.deploy.models import AppRead
+    from idp.schemas.deploy import AppRead
 
     session = open_session(ctx, output, api_url)
     client = session.client()
@@ -166,7 +166,7 @@ def delete(
     api_url: ApiUrlOption = None,
 ) -> None:
     """Delete an app's Argo CD Applications (the record and its deployments stay, for audit)."""
-    from idp.deploy.models import AppRead
+    from idp.schemas.deploy import AppRead
 
     if not yes and not sys.stdin.isatty():
         raise LocalInputError(f"deleting app {name} needs confirmation: pass --yes", code="confirmation_required")
@@ -207,7 +207,7 @@ def policy_show(
     api_url: ApiUrlOption = None,
 ) -> None:
     """The tenant's approval policy and who may approve."""
-    from idp.deploy.models import DeployPolicyRead
+    from idp.schemas.deploy import DeployPolicyRead
 
     session = open_session(ctx, output, api_url)
     client = session.client()
@@ -238,7 +238,7 @@ def policy_set(
     api_url: ApiUrlOption = None,
 ) -> None:
     """Change the tenant's approval policy; what you do not pass stays as it is."""
-    from idp.deploy.models import DeployPolicyRead, DeployPolicyUpdate
+    from idp.schemas.deploy import DeployPolicyRead, DeployPolicyUpdate
     from idp_cli.commands._common import check_name
 
     check_name(tenant)

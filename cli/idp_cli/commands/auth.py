@@ -46,8 +46,8 @@ def _read_token(token: str) -> str:
 
 def _device_flow_token(session: Session, issuer: str, client_id: str) -> tuple[str, int]:
     """Sign in at the issuer with the device flow; the platform token and its lifetime in seconds."""
-    from idp.auth.models import TokenRequest, TokenResponse
-    from idp_cli.client import DeviceFlow
+    from idp.schemas.auth import TokenRequest, TokenResponse
+    from idp_cli.device_flow import DeviceFlow
 
     flow = DeviceFlow(issuer, client_id)
     with spinner(f"Contacting {issuer}"):
@@ -81,7 +81,7 @@ def login(
     api_url: ApiUrlOption = None,
 ) -> None:
     """Sign in: the OIDC device flow in your browser, or --token for CI."""
-    from idp.auth.models import MeRead
+    from idp.schemas.auth import MeRead
     from idp_cli.config import DEFAULT_CLIENT_ID, dev_state, save_config
 
     session = open_session(ctx, None, api_url)
@@ -139,7 +139,7 @@ def logout(ctx: typer.Context) -> None:
 @handle_errors
 def whoami(ctx: typer.Context, output: OutputOption = None, api_url: ApiUrlOption = None) -> None:
     """Who the API thinks you are, and your tenants (GET /auth/me)."""
-    from idp.auth.models import MeRead
+    from idp.schemas.auth import MeRead
 
     session = open_session(ctx, output, api_url)
     with spinner("Asking the API"):
@@ -166,7 +166,7 @@ def whoami(ctx: typer.Context, output: OutputOption = None, api_url: ApiUrlOptio
 @handle_errors
 def link(ctx: typer.Context, output: OutputOption = None, api_url: ApiUrlOption = None) -> None:
     """Get a one-time code that links your Slack account: then type `/idp link <code>` in Slack."""
-    from idp.api.links import LinkCodeRead
+    from idp.schemas.auth import LinkCodeRead
 
     session = open_session(ctx, output, api_url)
     with spinner("Asking the API for a link code"):

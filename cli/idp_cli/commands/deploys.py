@@ -15,16 +15,17 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from idp.errors import IdpError
 from idp_cli.commands._common import ApiUrlOption, OutputOption, Session, TenantOption, open_session, resolve_app
 from idp_cli.commands._progress import approval_note, follow, revision_text, short_id
-from idp_cli.errors import ApiError, ApiUnreachable, CliError, LocalInputError, handle_errors
+from idp_cli.errors import CliError, LocalInputError, handle_errors
 from idp_cli.output import OutputFormat, duration, emit, info, render_detail, render_table, spinner, warn
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from idp.deploy.models import DeploymentRead
-    from idp_cli.client import ApiClient
+    from idp.client import PlatformClient as ApiClient
+    from idp.schemas.deploy import DeploymentRead
 
 __all__ = [
     "approve",
@@ -110,14 +111,14 @@ def render_deployments(items: list[DeploymentRead]) -> None:
 # -- requesting -------------------------------------------------------------------------
 def _post_once(client: ApiClient, path: str, body: BaseModel, key: str) -> DeploymentRead:
     """POST with an Idempotency-Key, retried with the same key when the API failed or could not be reached."""
-    from idp.deploy.models import DeploymentRead
+    from idp.schemas.deploy import DeploymentRead
 
     attempt = 1
     while True:
         try:
             return client.post(path, DeploymentRead, body, headers={IDEMPOTENCY_HEADER: key})
-        except (ApiError, ApiUnreachable) as exc:
-            if exc.exit_code != 3 or attempt >= POST_ATTEMPTS:
+        except IdpError as exc:
+            if exc.status < 500 or attempt >= POST_ATTEMPTS:
                 raise
             warn(f"{exc.message}; trying again with the same {IDEMPOTENCY_HEADER} (it cannot deploy twice)")
             time.sleep(2 ** (attempt - 1))
@@ -171,7 +172,7 @@ def deploy(
     api_url: ApiUrlOption = None,
 ) -> None:
     """Deploy a revision of APP to ENV and follow it until it succeeds or fails (approvals included)."""
-    from idp.deploy.models import DeploymentCreate
+    from idp.schemas.deploy import DeploymentCreate
     from idp_cli.commands._common import validated
 
     fields: dict[str, object] = {"environment": environment}
@@ -204,7 +205,7 @@ def rollback(
     api_url: ApiUrlOption = None,
 ) -> None:
     """Deploy to ENV again the revision that was live before (or the one `--to` names) and follow it."""
-    from idp.deploy.models import RollbackCreate
+    from idp.schemas.deploy import RollbackCreate
     from idp_cli.commands._common import validated
 
     body = validated(RollbackCreate, "rollback", environment=environment, to=to)
@@ -240,7 +241,7 @@ def deployments(
     """APP's deployments and rollbacks, newest first."""
     from urllib.parse import urlencode
 
-    from idp.deploy.models import DeploymentRead
+    from idp.schemas.deploy import DeploymentRead
 
     session = open_session(ctx, output, api_url)
     client = session.client()
@@ -253,7 +254,7 @@ def deployments(
 
 def _resolve_id(client: ApiClient, ref: str) -> str:
     """A full deployment id, or the one among the recent deployments of the caller's apps that starts with `ref`."""
-    from idp.deploy.models import AppRead, DeploymentRead
+    from idp.schemas.deploy import AppRead, DeploymentRead
 
     text = ref.strip().lower()
     try:
@@ -285,7 +286,7 @@ def deployment(
     api_url: ApiUrlOption = None,
 ) -> None:
     """One deployment in detail."""
-    from idp.deploy.models import DeploymentRead
+    from idp.schemas.deploy import DeploymentRead
 
     session = open_session(ctx, output, api_url)
     client = session.client()
@@ -297,7 +298,7 @@ def deployment(
 def _decide(
     ctx: typer.Context, verb: str, ref: str, comment: str | None, output: OutputFormat | None, api_url: str | None
 ) -> None:
-    from idp.deploy.models import DeploymentDecision, DeploymentRead
+    from idp.schemas.deploy import DeploymentDecision, DeploymentRead
     from idp_cli.commands._common import validated
 
     body = validated(DeploymentDecision, "decision", comment=comment)

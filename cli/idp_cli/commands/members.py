@@ -26,7 +26,7 @@ def add(
     api_url: ApiUrlOption = None,
 ) -> None:
     """Add USER to TENANT with ROLE, or change their role."""
-    from idp.tenants.models import MemberCreate, MemberRead
+    from idp.schemas.tenants import MemberCreate, MemberRead
 
     check_name(tenant)
     body = validated(MemberCreate, "member", user=user, role=role)
@@ -46,8 +46,8 @@ def remove(
     api_url: ApiUrlOption = None,
 ) -> None:
     """Remove USER from TENANT (their RoleBindings go too)."""
-    from idp.tenants.models import TenantRead
-    from idp_cli.client import segment
+    from idp.client import segment
+    from idp.schemas.tenants import TenantRead
 
     check_name(tenant)
     session = open_session(ctx, output, api_url)
@@ -65,7 +65,7 @@ def list_(
     api_url: ApiUrlOption = None,
 ) -> None:
     """TENANT's members and their roles."""
-    from idp.tenants.models import MemberRead
+    from idp.schemas.tenants import MemberRead
 
     check_name(tenant)
     session = open_session(ctx, output, api_url)

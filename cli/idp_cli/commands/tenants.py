@@ -12,7 +12,7 @@ from idp_cli.errors import LocalInputError, handle_errors
 from idp_cli.output import emit, info, render_detail, render_table, spinner
 
 if TYPE_CHECKING:
-    from idp.tenants.models import TenantRead
+    from idp.schemas.tenants import TenantRead
 
 __all__ = ["app", "parse_quota"]
 
@@ -91,7 +91,7 @@ def create(
     api_url: ApiUrlOption = None,
 ) -> None:
     """Create a tenant (repeating it finishes an interrupted create and changes nothing else)."""
-    from idp.tenants.models import TenantCreate, TenantRead
+    from idp.schemas.tenants import TenantCreate, TenantRead
 
     quotas: dict[str, dict[str, str]] = {}
     for spec in quota or []:
@@ -120,7 +120,7 @@ def create(
 @handle_errors
 def list_(ctx: typer.Context, output: OutputOption = None, api_url: ApiUrlOption = None) -> None:
     """Your tenants (all of them for platform admins)."""
-    from idp.tenants.models import TenantRead
+    from idp.schemas.tenants import TenantRead
 
     session = open_session(ctx, output, api_url)
     with spinner("Listing tenants"):
@@ -145,7 +145,7 @@ def show(
     api_url: ApiUrlOption = None,
 ) -> None:
     """One tenant: status, namespaces and quotas."""
-    from idp.tenants.models import TenantRead
+    from idp.schemas.tenants import TenantRead
 
     check_name(name)
     session = open_session(ctx, output, api_url)
@@ -169,7 +169,7 @@ def update(
     api_url: ApiUrlOption = None,
 ) -> None:
     """Change a tenant's display name or its repositories (--repo replaces the whole list)."""
-    from idp.tenants.models import TenantRead, TenantUpdate
+    from idp.schemas.tenants import TenantRead, TenantUpdate
 
     check_name(name)
     if repo and no_repos:
@@ -200,7 +200,7 @@ def delete(
     api_url: ApiUrlOption = None,
 ) -> None:
     """Delete a tenant's namespaces (the record stays, status deleted, for audit)."""
-    from idp.tenants.models import TenantRead
+    from idp.schemas.tenants import TenantRead
 
     check_name(name)
     session = open_session(ctx, output, api_url)

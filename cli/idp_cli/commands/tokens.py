@@ -16,7 +16,7 @@ from idp_cli.errors import handle_errors
 from idp_cli.output import emit, info, render_table, spinner, warn
 
 if TYPE_CHECKING:
-    from idp.service_accounts.models import ServiceAccountRead
+    from idp.schemas.service_accounts import ServiceAccountRead
 
 __all__ = ["app"]
 
@@ -49,7 +49,7 @@ def create(
     api_url: ApiUrlOption = None,
 ) -> None:
     """Create a service account in TENANT and print its token (shown this once only)."""
-    from idp.service_accounts.models import ServiceAccountCreate, ServiceAccountCreated
+    from idp.schemas.service_accounts import ServiceAccountCreate, ServiceAccountCreated
 
     check_name(tenant)
     fields: dict[str, object] = {"name": name, "role": role}
@@ -76,7 +76,7 @@ def list_(
     api_url: ApiUrlOption = None,
 ) -> None:
     """TENANT's service accounts, revoked ones included (never their tokens)."""
-    from idp.service_accounts.models import ServiceAccountRead
+    from idp.schemas.service_accounts import ServiceAccountRead
 
     check_name(tenant)
     session = open_session(ctx, output, api_url)
@@ -115,7 +115,7 @@ def revoke(
     api_url: ApiUrlOption = None,
 ) -> None:
     """Revoke a service account: its token stops working at once (repeating is harmless)."""
-    from idp.service_accounts.models import ServiceAccountRead
+    from idp.schemas.service_accounts import ServiceAccountRead
 
     check_name(tenant)
     check_name(name, "service account name")

@@ -1,6 +1,7 @@
 """Powertools Logger and Metrics shared by every function.
 
-Tracer is created only when enabled: importing it costs 200–450 ms of cold start.
+No Tracer: X-Ray tracing is not wired into any function, and `Tracer()` alone would cost
+200–450 ms of cold start (FACTS.md).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-__all__ = ["api_handler", "logger", "metrics", "tracer"]
+__all__ = ["api_handler", "logger", "metrics"]
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "idp"))
 
@@ -20,7 +21,6 @@ logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "idp"))
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 _metrics: Any = None
-_tracer: Any = None
 
 
 def metrics() -> Any:
@@ -31,16 +31,6 @@ def metrics() -> Any:
 
         _metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "IDP"))
     return _metrics
-
-
-def tracer() -> Any:
-    """A Tracer when ENABLE_TRACER is true, else None (so callers skip tracing cheaply)."""
-    global _tracer
-    if _tracer is None and os.environ.get("ENABLE_TRACER", "false").lower() == "true":
-        from aws_lambda_powertools import Tracer
-
-        _tracer = Tracer()
-    return _tracer
 
 
 def api_handler(

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from idp.deploy.models import DeploymentRead
+from idp.schemas.deploy import DeploymentRead
 
 __all__ = [
     "APPROVE_ACTION_ID",

@@ -32,5 +32,5 @@ def test_argocd_functions_import_no_heavy_client(handler_file: str) -> None:
     loaded = set(json.loads(out.splitlines()[-1]))
     assert "idp" in loaded and "aws_lambda_powertools" in loaded
     # requests (Argo CD), pg8000 and the Slack SDK are imported on first use, boto3 only for secrets.
-    for heavy in ("github", "kubernetes", "slack_bolt", "slack_sdk", "boto3", "pg8000", "chalice", "requests"):
+    for heavy in ("kubernetes", "slack_bolt", "slack_sdk", "boto3", "pg8000", "chalice", "requests"):
         assert heavy not in loaded, f"importing functions/argocd/{handler_file} pulled in {heavy}"

@@ -72,10 +72,10 @@ def test_a_user_who_never_signed_in_is_told_to(api: Any, db: Database) -> None:
 
 
 def test_service_accounts_and_anonymous_callers_get_no_code(api: Any, db: Database) -> None:
+    from idp.schemas.service_accounts import ServiceAccountCreate
+    from idp.schemas.tenants import Quota
     from idp.service_accounts import service as accounts
-    from idp.service_accounts.models import ServiceAccountCreate
     from idp.tenants import service as tenants
-    from idp.tenants.models import Quota
 
     with db.transaction():
         tenant = tenants.insert_tenant(

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from idp.audit import service
-from idp.audit.models import AuditQuery
 from idp.db import Database
 from idp.principal import Caller
+from idp.schemas.audit import AuditQuery
 
 ALICE = "alice@example.com"
 BOB = "bob@example.com"

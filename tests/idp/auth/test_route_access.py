@@ -14,8 +14,8 @@ import pytest
 
 from idp.api.gate import ROUTE_POLICIES
 from idp.db import Database
+from idp.schemas.tenants import Quota, Role
 from idp.tenants import service
-from idp.tenants.models import Quota, Role
 from idp_local.gateway import IamCredential, LocalGateway
 from idp_local.template import load_template
 
@@ -89,6 +89,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     # The chat-ops function alone (AWS_IAM and its role): no platform token ever reaches them.
     ("POST", "/auth/slack/token"): {"chatops"},
     ("POST", "/auth/slack/links"): {"chatops"},
+    ("POST", "/auth/slack/deliveries"): {"chatops"},
     ("POST", "/slack/events"): EVERYONE,
 }
 
@@ -107,6 +108,7 @@ REQUESTS: dict[tuple[str, str], tuple[str, Any]] = {
     ("POST", "/auth/token"): ("/auth/token", {"id_token": "not-a-token"}),
     ("POST", "/auth/slack/token"): ("/auth/slack/token", {"team_id": SLACK_TEAM, "slack_user_id": SLACK_OWNER}),
     ("POST", "/auth/slack/links"): ("/auth/slack/links", {"team_id": SLACK_TEAM, "slack_user_id": SLACK_OWNER}),
+    ("POST", "/auth/slack/deliveries"): ("/auth/slack/deliveries", {"key": "command:1.2.3", "kind": "command"}),
     ("GET", "/apps"): ("/apps?name=web", None),
     ("POST", "/tenants/{tenant}/apps"): ("/tenants/payments/apps", {"name": "api", "repo_url": REPO}),
     ("GET", "/tenants/{tenant}/apps/{app}"): ("/tenants/payments/apps/web", None),
@@ -158,8 +160,8 @@ def _setup(db: Database) -> dict[str, str]:
 
 
 def _create_service_account(db: Database, tenant: service.TenantRecord, name: str, role: str) -> str:
+    from idp.schemas.service_accounts import ServiceAccountCreate
     from idp.service_accounts import service as accounts
-    from idp.service_accounts.models import ServiceAccountCreate
 
     return accounts.create(
         db,
@@ -176,8 +178,8 @@ def _setup_deployments(db: Database) -> str:
     from idp import deps
     from idp.config import get_settings
     from idp.deploy import apps, flows, tracking
-    from idp.deploy.models import AppCreate, DeploymentCreate
     from idp.principal import Caller
+    from idp.schemas.deploy import AppCreate, DeploymentCreate
     from idp.tenants import argocd_project
     from idp.tenants.access import Action, authorize
 

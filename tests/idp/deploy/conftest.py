@@ -15,14 +15,14 @@ from idp.clients.argocd import ArgoCdClient
 from idp.db import Database
 from idp.deploy import approvals, flows
 from idp.deploy.apps import create_app
-from idp.deploy.models import AppCreate, AppRead, DeploymentCreate, DeploymentDecision, DeploymentRead, RollbackCreate
 from idp.deploy.policy import DeployConfig
 from idp.deploy.tracking import PollSummary, poll_once
 from idp.principal import Caller
+from idp.schemas.deploy import AppCreate, AppRead, DeploymentCreate, DeploymentDecision, DeploymentRead, RollbackCreate
+from idp.schemas.tenants import Quota, Role
 from idp.tenants import argocd_project
 from idp.tenants import service as tenants
 from idp.tenants.access import Action, TenantAccess, authorize
-from idp.tenants.models import Quota, Role
 from idp.tenants.service import TenantRecord
 from idp_local.emulators.argocd import ArgoCdEmulator
 

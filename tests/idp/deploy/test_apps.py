@@ -11,11 +11,11 @@ from pydantic import ValidationError
 from idp.clients.argocd import ArgoCdError
 from idp.deploy import apps
 from idp.deploy.argocd_objects import LABEL_APP, LABEL_ENV
-from idp.deploy.models import AppCreate
 from idp.errors import Conflict, DownstreamError, Forbidden, InvalidInput, NotFound
+from idp.schemas.deploy import AppCreate
+from idp.schemas.tenants import Quota
 from idp.tenants import service as tenants
 from idp.tenants.access import Action
-from idp.tenants.models import Quota
 
 if TYPE_CHECKING:
     from tests.idp.deploy.conftest import Kit

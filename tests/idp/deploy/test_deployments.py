@@ -10,8 +10,8 @@ import pytest
 
 from idp.db import Database
 from idp.deploy import approvals, flows
-from idp.deploy.models import DeploymentCreate
 from idp.errors import Conflict, Forbidden, IdpError, InvalidInput, NotFound
+from idp.schemas.deploy import DeploymentCreate
 from idp.tenants.access import Action
 
 if TYPE_CHECKING:
@@ -325,7 +325,7 @@ def test_notifications_are_queued_only_with_a_slack_channel(kit: Kit) -> None:
 
 
 def test_approvals_go_to_the_policys_channel(kit: Kit) -> None:
-    from idp.deploy.models import DeployPolicyUpdate
+    from idp.schemas.deploy import DeployPolicyUpdate
 
     approvals.set_policy(
         kit.db,

@@ -16,7 +16,7 @@ from idp.db import Database
 from idp.deploy import outbox, service
 from idp.deploy.notifications import MAX_ATTEMPTS, SlackNotifier, notifier_from_settings
 from idp.deploy.outbox import NotificationKind
-from idp.deploy.slack_messages import APPROVE_ACTION_ID, REJECT_ACTION_ID, main_message, thread_message
+from idp.slack_messages import APPROVE_ACTION_ID, REJECT_ACTION_ID, main_message, thread_message
 from idp_local.emulators.slack import SlackEmulator, render_text
 
 CHANNEL = "C0APPROVALS"

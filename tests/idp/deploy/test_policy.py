@@ -10,11 +10,11 @@ from pydantic import ValidationError
 
 from idp.config import Settings
 from idp.deploy import approvals
-from idp.deploy.models import DeployPolicyUpdate
 from idp.deploy.policy import DeployConfig, effective_policy, needs_approval
 from idp.errors import Forbidden, InvalidInput
+from idp.schemas.deploy import DeployPolicyUpdate
+from idp.schemas.tenants import MemberRead
 from idp.tenants.access import Action
-from idp.tenants.models import MemberRead
 
 if TYPE_CHECKING:
     from tests.idp.deploy.conftest import Kit

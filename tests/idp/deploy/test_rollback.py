@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from idp.deploy import flows
-from idp.deploy.models import RollbackCreate
 from idp.errors import Conflict, Forbidden, InvalidInput
+from idp.schemas.deploy import RollbackCreate
 from idp.tenants.access import Action
 
 if TYPE_CHECKING:

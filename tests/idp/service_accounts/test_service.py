@@ -9,10 +9,10 @@ from pydantic import ValidationError
 
 from idp.db import Database
 from idp.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from idp.schemas.service_accounts import ServiceAccountCreate, ServiceAccountCreated
+from idp.schemas.tenants import Quota
 from idp.service_accounts import service
-from idp.service_accounts.models import ServiceAccountCreate, ServiceAccountCreated
 from idp.tenants import service as tenants
-from idp.tenants.models import Quota
 from idp.tenants.service import TenantRecord
 
 ALICE = "alice@example.com"

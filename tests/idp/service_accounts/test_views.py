@@ -15,9 +15,9 @@ from idp.api import build_resolver
 from idp.api.service_accounts import router
 from idp.config import reset_settings
 from idp.db import Database, reset_database
+from idp.schemas.tenants import Quota
 from idp.service_accounts import service
 from idp.tenants import service as tenants
-from idp.tenants.models import Quota
 from idp_local.gateway_events import proxy_event
 
 ALICE = "alice@example.com"

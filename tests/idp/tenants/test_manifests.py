@@ -1,5 +1,5 @@
+from idp.schemas.tenants import MemberRead, Quota
 from idp.tenants.manifests import environment_objects, member_binding_name
-from idp.tenants.models import MemberRead, Quota
 
 
 def test_objects_for_an_environment_namespace_first() -> None:

@@ -3,7 +3,7 @@ import re
 import pytest
 from pydantic import ValidationError
 
-from idp.tenants.models import TenantCreate, TenantUpdate
+from idp.schemas.tenants import TenantCreate, TenantUpdate
 
 
 def test_defaults_to_dev_staging_prod_with_default_quotas() -> None:

@@ -15,8 +15,8 @@ import pytest
 
 from idp.clients.kubernetes import KINDS, KubeClient, _api_client
 from idp.config import Settings
+from idp.schemas.tenants import MemberRead, Quota
 from idp.tenants.manifests import environment_objects
-from idp.tenants.models import MemberRead, Quota
 
 pytestmark = [
     pytest.mark.real_cluster,

@@ -8,8 +8,8 @@ import pytest
 
 from idp.db import Database
 from idp.errors import InvalidInput
+from idp.schemas.tenants import Quota
 from idp.tenants import service
-from idp.tenants.models import Quota
 
 WEB = "https://github.com/acme/web"
 API = "git@github.com:acme/api"

@@ -16,8 +16,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from idp import deps
 from idp.api import context
 from idp.audit import service
-from idp.audit.models import AuditEntry, AuditQuery
 from idp.errors import Forbidden
+from idp.schemas.audit import AuditEntry, AuditQuery
 
 __all__ = ["router"]
 

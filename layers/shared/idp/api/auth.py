@@ -18,12 +18,12 @@ from idp.api.authorizer import bearer_token
 from idp.api.resolver import validation_details
 from idp.audit.service import record as audit
 from idp.auth import keys, users
-from idp.auth.models import MeRead, TenantRole, TokenRequest, TokenResponse
 from idp.auth.tokens import issue_token
 from idp.clients.oidc import OidcVerifier
 from idp.config import Settings, get_settings
 from idp.errors import InvalidInput, Unauthenticated
 from idp.observability import logger
+from idp.schemas.auth import MeRead, TenantRole, TokenRequest, TokenResponse
 
 __all__ = ["oidc_verifier", "router"]
 

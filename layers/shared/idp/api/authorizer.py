@@ -53,15 +53,8 @@ def _policy(principal: str, effect: str, resource: str, context: dict[str, Any])
 
 def _service_account_context(token: str) -> tuple[str, dict[str, Any]]:
     """(principal, context) of a service-account token; Unauthenticated when it is not valid."""
-    try:
-        from idp.service_accounts.service import authenticate_token
-    except ModuleNotFoundError as exc:
-        if not (exc.name or "").startswith("idp.service_accounts"):
-            raise
-        raise Unauthenticated(
-            "service-account tokens are not supported by this deployment yet", code="service_accounts_unavailable"
-        ) from exc
     from idp.db import get_database
+    from idp.service_accounts.service import authenticate_token
 
     db = get_database()
     with db.transaction():

@@ -1,8 +1,10 @@
 """What the gate decided for the current request, as the route handlers read it.
 
 The gate (`idp.api.gate.check_route`) runs before every handler and stores its `Decision`
-in the resolver's per-request context; handlers take the caller and the tenant access from
-there instead of parsing the event or authorizing again.
+with the request's event; handlers take the caller and the tenant access from there instead
+of parsing the event or authorizing again. (On the event rather than in Powertools' context:
+a router included by two resolvers in one process, as the local gateway and the tests do,
+reads the context of whichever included it last, while the event is always this request's.)
 """
 
 from __future__ import annotations
@@ -25,11 +27,11 @@ _KEY = "idp_decision"
 
 
 def remember(app: APIGatewayRestResolver, decision: Decision) -> None:
-    app.append_context(**{_KEY: decision})
+    app.current_event.raw_event[_KEY] = decision
 
 
 def _decision(router: Router) -> Decision:
-    decision = router.context.get(_KEY)
+    decision = router.current_event.raw_event.get(_KEY)
     if decision is None:  # only if a route were served without the gate: fail closed
         raise Unauthenticated("the request was not checked by the access gate")
     return decision

@@ -17,7 +17,8 @@ from idp import deps
 from idp.api import context
 from idp.config import get_settings
 from idp.deploy import approvals, apps, flows
-from idp.deploy.models import (
+from idp.errors import InvalidInput
+from idp.schemas.deploy import (
     AppCreate,
     AppRead,
     DeploymentCreate,
@@ -27,7 +28,6 @@ from idp.deploy.models import (
     DeployPolicyUpdate,
     RollbackCreate,
 )
-from idp.errors import InvalidInput
 
 __all__ = ["IDEMPOTENCY_HEADER", "router"]
 

@@ -107,6 +107,7 @@ ROUTE_POLICIES: dict[tuple[str, str], RoutePolicy] = {
     # The chat-ops function's own: a linked Slack user's short-lived token, and linking.
     ("POST", "/auth/slack/token"): CHATOPS_ONLY,
     ("POST", "/auth/slack/links"): CHATOPS_ONLY,
+    ("POST", "/auth/slack/deliveries"): CHATOPS_ONLY,
     # Slack requests carry Slack's signature (checked by the chat-ops app), not our token.
     ("POST", "/slack/events"): PUBLIC,
 }

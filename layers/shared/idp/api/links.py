@@ -8,26 +8,18 @@ The Slack side (`/idp link <code>`) reaches `idp.auth.slack_links.link_by_code` 
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from pydantic import BaseModel
 
 from idp import deps
 from idp.api import context
 from idp.audit import service as audit
 from idp.auth import slack_links
 from idp.observability import logger
+from idp.schemas.auth import LinkCodeRead
 
-__all__ = ["LinkCodeRead", "router"]
+__all__ = ["router"]
 
 router = Router()
-
-
-class LinkCodeRead(BaseModel):
-    code: str
-    expires_at: datetime
-    instructions: str
 
 
 @router.post(

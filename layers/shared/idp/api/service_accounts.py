@@ -15,8 +15,8 @@ from idp import deps
 from idp.api import context
 from idp.audit.service import record as audit
 from idp.config import get_settings
+from idp.schemas.service_accounts import ServiceAccountCreate, ServiceAccountCreated, ServiceAccountRead
 from idp.service_accounts import service
-from idp.service_accounts.models import ServiceAccountCreate, ServiceAccountCreated, ServiceAccountRead
 
 __all__ = ["router"]
 

@@ -1,5 +1,5 @@
 """HTTP routes the chat-ops function calls for a Slack user: a short-lived platform token of the
-linked user, and linking.
+linked user, linking, and claiming a delivery (Slack's duplicates are acted on once).
 
 Only the chat-ops function may call them: the routes are `AWS_IAM` (API Gateway checks the
 SigV4 signature) and the gate admits only a session of `CHATOPS_ROLE_ARN`; platform tokens never
@@ -12,10 +12,10 @@ from __future__ import annotations
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from idp import deps
-from idp.auth import slack_links
-from idp.auth.models import SlackLinkRead, SlackLinkRequest, SlackToken, SlackUserRef
+from idp.auth import slack_deliveries, slack_links
 from idp.config import get_settings
 from idp.observability import logger
+from idp.schemas.auth import DeliveryClaim, DeliveryClaimed, SlackLinkRead, SlackLinkRequest, SlackToken, SlackUserRef
 
 __all__ = ["router"]
 
@@ -60,3 +60,12 @@ def link_slack_user(body: SlackLinkRequest) -> tuple[SlackLinkRead, int]:
         linked_at=link.linked_at,
     )
     return read, 201 if created else 200
+
+
+@router.post(
+    "/auth/slack/deliveries",
+    summary="Claim a Slack delivery before acting on it: first=false for a duplicate (chat-ops only)",
+)
+def claim_delivery(body: DeliveryClaim) -> DeliveryClaimed:
+    db = deps.database()
+    return DeliveryClaimed(first=slack_deliveries.claim(db, body.key, body.kind))

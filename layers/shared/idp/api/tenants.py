@@ -11,8 +11,8 @@ from idp import deps
 from idp.api import context
 from idp.config import get_settings
 from idp.deploy.apps import mark_tenant_apps_deleted
+from idp.schemas.tenants import MemberCreate, MemberRead, TenantCreate, TenantRead, TenantUpdate
 from idp.tenants import flows, service
-from idp.tenants.models import MemberCreate, MemberRead, TenantCreate, TenantRead, TenantUpdate
 from idp.tenants.service import TenantRecord
 
 __all__ = ["router"]

@@ -7,9 +7,9 @@ import json
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from idp.audit.models import AuditEntry, AuditQuery, Outcome
 from idp.db import Database
 from idp.principal import Caller
+from idp.schemas.audit import AuditEntry, AuditQuery, Outcome
 
 __all__ = ["TenantLike", "TenantRef", "list_entries", "record", "tenant_ids_named"]
 

@@ -10,9 +10,9 @@ until `rotate_keys` drops that key, which it does only once the longest-lived to
 could have signed has expired. Retired keys keep only their public half.
 
 The secret is read through `idp.config.read_secret` (cached for five minutes), so a
-container may go on signing with the old current key for up to that long after a rotation,
-and a container whose cache is older than a rotation refuses tokens of the new key until
-its cache expires: rotate outside busy hours, or restart the functions after rotating.
+container may go on signing with the old current key for up to that long after a rotation.
+A token naming a key the cached set lacks makes the verifier re-read the secret (at most once
+a minute, `idp.auth.tokens`), so tokens of a new key verify everywhere within a minute.
 
 `cryptography` and `jwt` are imported lazily, and the Secrets Manager writes (operators'
 `ensure_keys`, `rotate_keys`) live in `idp.clients.secrets`: importing this module stays

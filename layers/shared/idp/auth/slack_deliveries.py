@@ -1,35 +1,17 @@
-"""Slack deliveries already acted on (`slack_deliveries`), so a duplicate does not act twice,
-and a per-user attempt count for `/idp link` (codes are guessable only by brute force).
+"""Slack deliveries the chat-ops app already acted on (`slack_deliveries`), so a duplicate does
+not act twice, and a per-Slack-user count of `/idp link` attempts (codes yield only to brute force).
 
-Plain functions, the Database first; each is one statement, so no transaction is needed.
+The chat-ops function reaches these through the auth function's `/auth/slack/*` routes: it
+holds no database credentials. Plain functions, the Database first; each is one statement.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from idp.db import Database
 
-__all__ = ["claim", "delivery_key", "recent_count"]
+__all__ = ["claim", "recent_count"]
 
 _KEEP = "interval '1 day'"
-
-
-def delivery_key(body: dict[str, Any]) -> tuple[str, str] | None:
-    """(key, kind) naming this delivery, or None when it carries nothing to de-duplicate on.
-
-    Events API: the event id (retries and duplicates repeat it). Slash commands and
-    interactions: the trigger id, unique to one invocation by one user.
-    """
-    if body.get("type") == "event_callback" and body.get("event_id"):
-        return f"event:{body['event_id']}", "event"
-    trigger = body.get("trigger_id")
-    if not trigger:
-        return None
-    if body.get("command"):
-        return f"command:{trigger}", "command"
-    kind = str(body.get("type") or "interaction")
-    return f"{kind}:{trigger}", kind
 
 
 def claim(db: Database, key: str, kind: str) -> bool:

@@ -33,12 +33,13 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from idp.auth import slack_deliveries
 from idp.auth.keys import KeySet
-from idp.auth.models import SlackToken
 from idp.auth.tokens import issue_token
 from idp.config import Settings
 from idp.db import Database
-from idp.errors import InvalidInput, NotFound
+from idp.errors import InvalidInput, NotFound, RateLimited
+from idp.schemas.auth import SlackToken
 
 __all__ = [
     "CODE_ALPHABET",
@@ -65,6 +66,8 @@ MAX_LIVE_CODES = 3
 _MAX_TTL_SECONDS = 3600
 _MAX_TOKEN_TTL_SECONDS = 900
 _MAX_SLACK_ID_LENGTH = 64
+LINK_ATTEMPTS = 5  # per Slack user ...
+LINK_WINDOW_SECONDS = 600  # ... per ten minutes
 
 LinkedVia = Literal["email", "code"]
 
@@ -326,6 +329,17 @@ def exchange_slack_token(
     return issued
 
 
+def _count_link_attempt(db: Database, team_id: str, slack_user_id: str) -> None:
+    """At most LINK_ATTEMPTS codes per Slack user per LINK_WINDOW_SECONDS (429 past that); the
+    attempt is committed before the code is tried, so a wrong code counts too."""
+    _check_slack_ids(team_id, slack_user_id)
+    prefix = f"link:{team_id}:{slack_user_id}:"
+    with db.transaction():
+        if slack_deliveries.recent_count(db, prefix, seconds=LINK_WINDOW_SECONDS) >= LINK_ATTEMPTS:
+            raise RateLimited("too many `/idp link` attempts; wait ten minutes and try again", code="link_rate_limited")
+        slack_deliveries.claim(db, prefix + secrets.token_hex(8), "link_attempt")
+
+
 def link_slack_user(
     db: Database,
     confirmed_email: Callable[[str], str | None],
@@ -342,6 +356,7 @@ def link_slack_user(
     when there is neither.
     """
     if code is not None:
+        _count_link_attempt(db, team_id, slack_user_id)
         with db.transaction():
             link = link_by_code(db, team_id=team_id, slack_user_id=slack_user_id, code=code)
             audit_link(db, link)

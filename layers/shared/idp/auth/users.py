@@ -5,10 +5,10 @@ Services take the Database first and never commit; the caller owns the transacti
 
 from __future__ import annotations
 
-from idp.auth.models import TenantRole, UserRecord
 from idp.clients.oidc import OidcIdentity
 from idp.db import Database
 from idp.errors import Unauthenticated
+from idp.schemas.auth import TenantRole, UserRecord
 
 __all__ = ["get_user", "record_sign_in", "tenant_roles"]
 

@@ -21,11 +21,11 @@ from idp.clients.argocd import ArgoCdClient
 from idp.db import Database
 from idp.deploy import outbox, service, tracking
 from idp.deploy.flows import authorized_deployment, read_deployment, tenant_policy
-from idp.deploy.models import DeploymentDecision, DeploymentRead, DeployPolicyRead, DeployPolicyUpdate
 from idp.deploy.policy import DeployConfig
 from idp.deploy.service import DeploymentRecord
 from idp.errors import Conflict, Forbidden, IdpError
 from idp.principal import Caller
+from idp.schemas.deploy import DeploymentDecision, DeploymentRead, DeployPolicyRead, DeployPolicyUpdate
 from idp.tenants import service as tenants
 from idp.tenants.access import TenantAccess
 

@@ -17,11 +17,11 @@ from idp.audit.service import record as audit
 from idp.clients.argocd import ArgoCdClient, ArgoCdError
 from idp.db import Database
 from idp.deploy import argocd_objects
-from idp.deploy.models import AppCreate, AppEnvironmentStatus, AppRead, AppStatus
 from idp.deploy.service import current_target_revision
 from idp.errors import Conflict, DownstreamError, InvalidInput, NotFound
 from idp.kube_names import namespace_name
 from idp.principal import Caller
+from idp.schemas.deploy import AppCreate, AppEnvironmentStatus, AppRead, AppStatus
 from idp.tenants import service as tenants
 from idp.tenants.access import TenantAccess
 from idp.tenants.service import TenantRecord

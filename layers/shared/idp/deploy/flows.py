@@ -26,11 +26,11 @@ from idp.clients.argocd import ArgoCdClient
 from idp.db import Database
 from idp.deploy import outbox, service, tracking
 from idp.deploy.apps import AppRecord, get_app_record
-from idp.deploy.models import DeploymentCreate, DeploymentKind, DeploymentRead, DeployPolicyRead, RollbackCreate
 from idp.deploy.policy import DeployConfig, effective_policy, needs_approval
 from idp.deploy.service import DeploymentRecord
 from idp.errors import Conflict, InvalidInput, NotFound
 from idp.principal import Caller
+from idp.schemas.deploy import DeploymentCreate, DeploymentKind, DeploymentRead, DeployPolicyRead, RollbackCreate
 from idp.tenants import service as tenants
 from idp.tenants.access import TenantAccess
 from idp.tenants.service import TenantRecord

@@ -32,8 +32,8 @@ from idp.db import Database
 from idp.deploy import outbox, service
 from idp.deploy.outbox import NotificationRecord
 from idp.deploy.service import DeploymentRecord
-from idp.deploy.slack_messages import THREAD_KINDS, ThreadKind, main_message, thread_message
 from idp.observability import logger
+from idp.slack_messages import THREAD_KINDS, ThreadKind, main_message, thread_message
 
 if TYPE_CHECKING:
     from idp.config import Settings

@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from idp.deploy.models import DeployPolicyRead
 from idp.deploy.service import PolicyRow
+from idp.schemas.deploy import DeployPolicyRead
+from idp.schemas.tenants import MemberRead
 from idp.tenants.argocd_project import IN_CLUSTER
-from idp.tenants.models import MemberRead
 
 if TYPE_CHECKING:
     from idp.config import Settings

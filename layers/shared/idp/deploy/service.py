@@ -20,7 +20,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from idp.db import Database
-from idp.deploy.models import DeploymentKind, DeploymentRead, DeploymentState, DeployPolicyUpdate
+from idp.schemas.deploy import DeploymentKind, DeploymentRead, DeploymentState, DeployPolicyUpdate
 
 __all__ = [
     "DeploymentRecord",

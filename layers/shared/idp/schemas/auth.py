@@ -8,6 +8,9 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 __all__ = [
+    "DeliveryClaim",
+    "DeliveryClaimed",
+    "LinkCodeRead",
     "MeRead",
     "SlackLinkRead",
     "SlackLinkRequest",
@@ -92,3 +95,22 @@ class SlackLinkRead(BaseModel):
     user_id: str
     linked_via: Literal["email", "code"]
     linked_at: datetime
+
+
+class LinkCodeRead(BaseModel):
+    """`POST /auth/link-codes`: a one-time code for `/idp link <code>` in Slack, shown once."""
+
+    code: str
+    expires_at: datetime
+    instructions: str
+
+
+class DeliveryClaim(BaseModel):
+    """`POST /auth/slack/deliveries`: a Slack delivery the chat-ops app is about to act on."""
+
+    key: str = Field(min_length=1, max_length=300, pattern=r"^[\x21-\x7e]+$")
+    kind: str = Field(min_length=1, max_length=40, pattern=r"^[a-z_]+$")
+
+
+class DeliveryClaimed(BaseModel):
+    first: bool = Field(description="false: a duplicate of a delivery already acted on; drop it")

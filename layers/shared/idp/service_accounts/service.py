@@ -16,7 +16,7 @@ from typing import Any
 
 from idp.db import Database, on_unique_violation
 from idp.errors import Conflict, InvalidInput, NotFound, Unauthenticated
-from idp.service_accounts.models import (
+from idp.schemas.service_accounts import (
     ServiceAccountCreate,
     ServiceAccountCreated,
     ServiceAccountPrincipal,

@@ -16,8 +16,8 @@ from typing import cast
 from idp.db import Database
 from idp.errors import Forbidden, NotFound
 from idp.principal import Caller
+from idp.schemas.tenants import Role
 from idp.tenants import service
-from idp.tenants.models import Role
 from idp.tenants.service import TenantRecord
 
 __all__ = [

@@ -31,10 +31,10 @@ from idp.db import Database
 from idp.errors import Conflict, DownstreamError, InvalidInput, NotFound
 from idp.observability import metrics
 from idp.principal import Caller
+from idp.schemas.tenants import MemberCreate, MemberRead, Quota, TenantCreate, TenantUpdate
 from idp.tenants import argocd_project, namespaces, service
 from idp.tenants.access import Action, TenantAccess
 from idp.tenants.manifests import LABEL_MANAGED_BY, MANAGED_BY, environment_objects
-from idp.tenants.models import MemberCreate, MemberRead, Quota, TenantCreate, TenantUpdate
 from idp.tenants.service import TenantRecord
 
 __all__ = [

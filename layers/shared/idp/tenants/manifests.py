@@ -12,7 +12,7 @@ import hashlib
 from typing import Any
 
 from idp.kube_names import namespace_name, parse_quantity
-from idp.tenants.models import MemberRead, Quota, Role
+from idp.schemas.tenants import MemberRead, Quota, Role
 
 __all__ = [
     "LABEL_ENV",

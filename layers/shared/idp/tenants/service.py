@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from idp.db import Database, on_unique_violation
 from idp.errors import Conflict, InvalidInput, NotFound
 from idp.kube_names import namespace_name
-from idp.tenants.models import MemberRead, Quota, Role, TenantStatus, normalize_repositories
+from idp.schemas.tenants import MemberRead, Quota, Role, TenantStatus, normalize_repositories
 
 __all__ = [
     "TenantRecord",
