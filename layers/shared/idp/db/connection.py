@@ -7,9 +7,10 @@ Services never commit; the edge (handler, CLI, flow) owns each transaction throu
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
 __all__ = ["Database", "connect", "get_database", "parse_database_url", "reset_database"]
 
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_AUTHENTICATION_FAILURES = frozenset({"28000", "28P01"})
+log = logging.getLogger(__name__)
 
 
 def parse_database_url(url: str) -> dict[str, Any]:
@@ -56,6 +59,15 @@ def parse_database_url(url: str) -> dict[str, Any]:
     return args
 
 
+def _is_authentication_failure(exc: Exception) -> bool:
+    """PostgreSQL refused the credentials: SQLSTATE 28P01 (a wrong password) or 28000 (say, a
+    role that no longer exists, as when an alternating-users rotation drops the old one)."""
+    import pg8000.exceptions
+
+    detail = exc.args[0] if isinstance(exc, pg8000.exceptions.DatabaseError) and exc.args else None
+    return isinstance(detail, dict) and detail.get("C") in _AUTHENTICATION_FAILURES
+
+
 def connect(url: str, *, schema: str | None = None) -> pg8000.native.Connection:
     import pg8000.native
 
@@ -75,9 +87,11 @@ class Database:
     `transaction()` issues BEGIN/COMMIT/ROLLBACK itself.
     """
 
-    def __init__(self, url: str, *, schema: str | None = None) -> None:
+    def __init__(self, url: str, *, schema: str | None = None, reread_url: Callable[[], str] | None = None) -> None:
         self._url = url
         self._schema = schema
+        # Reads the URL anew from its secret: a rotated secret makes the URL we hold fail.
+        self._reread_url = reread_url
         self._conn: pg8000.native.Connection | None = None
         self._lock = threading.RLock()
         self._depth = 0
@@ -85,7 +99,19 @@ class Database:
     @property
     def connection(self) -> pg8000.native.Connection:
         if self._conn is None:
-            self._conn = connect(self._url, schema=self._schema)
+            try:
+                self._conn = connect(self._url, schema=self._schema)
+            except Exception as exc:
+                # Open connections outlive a rotation; the next one fails to authenticate with
+                # the URL read before it. Read the secret once more and retry, once.
+                if self._reread_url is None or not _is_authentication_failure(exc):
+                    raise
+                url = self._reread_url()
+                if url == self._url:
+                    raise
+                log.warning("database authentication failed; connecting with the URL read anew from its secret")
+                self._url = url
+                self._conn = connect(url, schema=self._schema)
         return self._conn
 
     def _drop(self) -> None:
@@ -160,7 +186,8 @@ def get_database() -> Database:
             from idp.config import get_settings
 
             settings = get_settings()
-            _database = Database(settings.resolved_database_url(), schema=settings.database_schema)
+            reread = (lambda: settings.resolved_database_url(force=True)) if settings.database_secret_id else None
+            _database = Database(settings.resolved_database_url(), schema=settings.database_schema, reread_url=reread)
         return _database
 
 
