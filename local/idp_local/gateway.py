@@ -7,7 +7,9 @@ identity values, the policy evaluated against each request's method ARN); `AWS_I
 check a SigV4 signature against the credentials the gateway is given (`iam_credentials`,
 see gateway_iam); API Gateway's own answers (401, 403, 429, 500, 502) come from the
 template's GatewayResponses. Routes are read from template.yaml, so the local API and the
-deployed one cannot drift.
+deployed one cannot drift. Throttling is per method, as API Gateway applies MethodSettings:
+each (resource, method) has its own token bucket, sized by the setting that names it, else
+by the stage's "/*" "*" one.
 
     gateway = LocalGateway(Path("template.yaml"), port=8080).start()
     gateway.url                # http://127.0.0.1:8080/v1 (the stage, like ApiUrl)
@@ -165,7 +167,7 @@ class LocalGateway:
 
     `api`: the API's logical id when the template has several. `parameters`: template
     parameter values (defaults otherwise). `throttle`: "template" uses the API's
-    MethodSettings; (rate, burst) replaces them with one stage-wide limit; None disables
+    MethodSettings; (rate, burst) replaces them with that limit for every method; None disables
     throttling. `clock` drives the throttle and the authorizer cache (tests pass a fake).
     `iam_credentials`: access key id -> the secret and principal it stands for, the callers
     `AWS_IAM` routes accept (a mutable mapping: `gateway.iam_credentials`), signed for `iam_region`.
@@ -195,12 +197,13 @@ class LocalGateway:
         self.functions: Mapping[str, FunctionRuntime] = {
             name: FunctionRuntime(spec) for name, spec in self.model.functions.items()
         }
-        settings: Mapping[tuple[str, str], tuple[float, float]] = {}
+        self._limits: Mapping[tuple[str, str], tuple[float, float]] = {}
         if throttle == "template":
-            settings = self.api.throttling
+            self._limits = self.api.throttling
         elif throttle is not None:
-            settings = {("/*", "*"): throttle}
-        self._buckets = {key: TokenBucket(rate, burst, clock) for key, (rate, burst) in settings.items()}
+            self._limits = {("/*", "*"): throttle}
+        self._buckets: dict[tuple[str, str], TokenBucket] = {}  # (resource, METHOD) -> its own bucket
+        self._buckets_lock = threading.Lock()
         self._auth_cache: dict[tuple[str, tuple[str, ...]], tuple[float, dict[str, Any]]] = {}
         self._auth_lock = threading.Lock()
         self._server = BackgroundServer(self.wsgi_app, host, port, name="local-apigw", quiet=False)
@@ -301,8 +304,15 @@ class LocalGateway:
         return best[1], best[2]
 
     def _throttle(self, route: RouteSpec) -> None:
-        bucket = self._buckets.get((route.path, route.method)) or self._buckets.get(("/*", "*"))
-        if bucket is not None and not bucket.take():
+        method = (route.path, route.method)
+        limit = self._limits.get(method) or self._limits.get(("/*", "*"))
+        if limit is None:
+            return
+        with self._buckets_lock:
+            bucket = self._buckets.get(method)
+            if bucket is None:
+                bucket = self._buckets[method] = TokenBucket(*limit, clock=self._clock)
+        if not bucket.take():
             raise GatewayError("THROTTLED", 429, "Too Many Requests")
 
     # -- the Lambda authorizer

@@ -1,9 +1,14 @@
 """Reads what the local gateway needs from the SAM template: no second route table.
 
-Functions (CodeUri, Handler, memory, timeout), each `Type: Api` event (method, path, API,
-authorizer, AWS_IAM or public), and each API's Lambda authorizers, stage, throttling and gateway
-responses. `Globals` apply the way SAM applies them; `!Ref` to a parameter takes its
+Functions (CodeUri, Handler, memory, timeout, environment), each `Type: Api` event (method,
+path, API, authorizer, AWS_IAM or public), and each API's Lambda authorizers, stage, throttling
+and gateway responses. `Globals` apply the way SAM applies them; `!Ref` to a parameter takes its
 default unless overridden.
+
+An environment variable whose value exists only on AWS (a `!Ref` to a parameter without a
+default or value, to a resource, a `!GetAtt`, a `!Sub` of either, any other intrinsic) is left
+out of the function's environment: the local runner's own settings stand in for it
+(lambda_runtime.function_variables).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ REGION = "us-east-1"
 IMPLICIT_API = "ServerlessRestApi"  # SAM's API for events without RestApiId
 _IMPLICIT_STAGE = "Prod"
 _SAM_DEFAULT_REAUTHORIZE = 300  # SAM's default for Identity.ReauthorizeEvery
+_SUB_NAME = re.compile(r"\$\{([^}!]+)\}")
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,7 @@ class FunctionSpec:
     handler: str  # "module.function", the module a path relative to code_uri
     memory_mb: int = 128
     timeout_s: int = 3
+    # Template Environment (Globals merged), as far as it resolves locally (see the module doc).
     environment: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -88,7 +95,8 @@ class ApiSpec:
     stage: str
     routes: tuple[RouteSpec, ...] = ()
     authorizers: Mapping[str, AuthorizerSpec] = field(default_factory=dict)
-    # (resource path, METHOD) -> (rate per second, burst); ("/*", "*") is the whole stage.
+    # (resource path, METHOD) -> (rate per second, burst) of that method; ("/*", "*") is every
+    # method's (API Gateway gives each method its own bucket of these sizes, not one per stage).
     throttling: Mapping[tuple[str, str], tuple[float, float]] = field(default_factory=dict)
     gateway_responses: Mapping[str, GatewayResponseSpec] = field(default_factory=dict)
 
@@ -140,7 +148,19 @@ class _Resolver:
         return value
 
     def _sub(self, text: str) -> str:
-        return re.sub(r"\$\{([^}!]+)\}", lambda m: str(self.values.get(m.group(1), m.group(1))), text)
+        return re.sub(_SUB_NAME, lambda m: str(self.values.get(m.group(1), m.group(1))), text)
+
+    def variable(self, value: Any) -> str | None:
+        """An environment variable's value, or None when it exists only on AWS."""
+        if isinstance(value, str | int | float):
+            return str(value)
+        if isinstance(value, Mapping) and len(value) == 1:
+            ((key, arg),) = value.items()
+            if key == "Ref" and self.values.get(str(arg)) is not None:
+                return str(self.values[str(arg)])
+            if key == "Fn::Sub" and isinstance(arg, str) and all(n in self.values for n in _SUB_NAME.findall(arg)):
+                return self._sub(arg)
+        return None
 
 
 def _merge_globals(globals_: Mapping[str, Any], props: Mapping[str, Any]) -> dict[str, Any]:
@@ -199,7 +219,7 @@ def _throttling(settings: list[Any], resolve: _Resolver) -> dict[tuple[str, str]
         rate, burst = setting.get("ThrottlingRateLimit"), setting.get("ThrottlingBurstLimit")
         if rate is None and burst is None:
             continue
-        # CloudFormation writes /a/b as /~1a~1b; "/*" with "*" is the whole stage.
+        # CloudFormation writes /a/b as /~1a~1b; "/*" with "*" is every method of the stage.
         path = str(resolve(setting.get("ResourcePath", "/*")))
         path = path if path == "/*" else "/" + path.lstrip("/").replace("~1", "/").lstrip("/")
         method = str(resolve(setting.get("HttpMethod", "*"))).upper()
@@ -248,14 +268,15 @@ def load_template(path: Path | str, parameters: Mapping[str, Any] | None = None)
         code_uri, handler = props.get("CodeUri"), props.get("Handler")
         if not isinstance(code_uri, str) or not isinstance(handler, str):
             continue  # inline code, images and S3 code cannot run here
-        variables = {k: resolve(v) for k, v in ((props.get("Environment") or {}).get("Variables") or {}).items()}
+        declared = (props.get("Environment") or {}).get("Variables") or {}
+        variables = {name: resolve.variable(value) for name, value in declared.items()}
         functions[logical_id] = FunctionSpec(
             logical_id=logical_id,
             code_uri=(path.parent / code_uri).resolve(),
             handler=handler,
             memory_mb=int(resolve(props.get("MemorySize", 128))),
             timeout_s=int(resolve(props.get("Timeout", 3))),
-            environment={k: str(v) for k, v in variables.items() if isinstance(v, str | int | float)},
+            environment={k: v for k, v in variables.items() if v is not None},
         )
         for event_id, event in (props.get("Events") or {}).items():
             if event.get("Type") != "Api":

@@ -327,6 +327,29 @@ def test_throttling_from_method_settings(template_path: Path, clock: FakeClock) 
     assert gateway.invoke("GET", "/public")[0] == 200
 
 
+def test_each_method_has_its_own_bucket(template_path: Path, clock: FakeClock) -> None:
+    # API Gateway applies the stage's "/*" "*" setting (rate 1/s, burst 2) to each method.
+    gateway = LocalGateway(template_path, clock=clock)
+    signed = {"Authorization": "Bearer good"}
+    assert [gateway.invoke("GET", "/public")[0] for _ in range(3)] == [200, 200, 429]
+    assert [gateway.invoke("POST", "/items", headers=signed)[0] for _ in range(3)] == [201, 201, 429]
+    assert [gateway.invoke("GET", "/items/a", headers=signed)[0] for _ in range(3)] == [200, 200, 429]
+    # One method of one resource is one bucket, whatever the path parameters.
+    assert gateway.invoke("GET", "/items/b", headers=signed)[0] == 429
+    assert gateway.invoke("GET", "/items/special", headers=signed)[0] == 200  # another resource
+
+
+def test_a_method_setting_naming_a_method_overrides_the_stage_one(template_path: Path, clock: FakeClock) -> None:
+    stage_setting = '{ResourcePath: "/*", HttpMethod: "*", ThrottlingRateLimit: !Ref Rate, ThrottlingBurstLimit: 2}'
+    own_setting = '{ResourcePath: "/~1items~1{item}", HttpMethod: GET, ThrottlingRateLimit: 1, ThrottlingBurstLimit: 4}'
+    template_path.write_text(TEMPLATE.replace(stage_setting, f"{stage_setting}\n        - {own_setting}"))
+    gateway = LocalGateway(template_path, clock=clock)
+    assert gateway.api.throttling[("/items/{item}", "GET")] == (1.0, 4.0)
+    signed = {"Authorization": "Bearer good"}
+    assert [gateway.invoke("GET", "/items/a", headers=signed)[0] for _ in range(5)] == [200] * 4 + [429]
+    assert [gateway.invoke("POST", "/items", headers=signed)[0] for _ in range(3)] == [201, 201, 429]
+
+
 def test_throttle_override_and_parameters(template_path: Path, clock: FakeClock) -> None:
     tight = LocalGateway(template_path, throttle=(0.0, 1.0), clock=clock)
     assert [tight.invoke("GET", "/public")[0] for _ in range(2)] == [200, 429]

@@ -3,19 +3,28 @@
 Settings come from environment variables, optionally from a YAML file named by
 `IDP_CONFIG_FILE` (environment wins), and secrets from AWS Secrets Manager when a
 `*_secret_id` is configured (fetched through Powertools Parameters and cached).
+
+On Lambda each function has its own process and environment. The local runner runs every
+function of the template in one process, so it wraps each invocation in
+`function_environment(...)` with that function's template Environment: `get_settings()` then
+returns settings built from those variables over the process environment.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+from collections.abc import Iterator, Mapping
+from contextvars import Context, ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings.sources.utils import parse_env_vars
 
-__all__ = ["Settings", "get_settings", "read_secret", "reset_settings"]
+__all__ = ["Settings", "function_environment", "get_settings", "read_secret", "reset_settings"]
 
 KubernetesMode = Literal["kubeconfig", "incluster", "eks"]
 
@@ -40,6 +49,18 @@ class _YamlFileSource(PydanticBaseSettingsSource):
 
     def __call__(self) -> dict[str, Any]:
         return {k: v for k, v in self._data.items() if k in self.settings_cls.model_fields}
+
+
+# The variables of the function being invoked (local runner only), as sorted (name, value) pairs.
+_function_variables: ContextVar[tuple[tuple[str, str], ...]] = ContextVar("idp_function_variables", default=())
+
+
+class _FunctionEnvironmentSource(EnvSettingsSource):
+    """The invoked function's own variables, parsed exactly as environment variables are."""
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        variables = dict(_function_variables.get())
+        return parse_env_vars(variables, self.case_sensitive, self.env_ignore_empty, self.env_parse_none_str)
 
 
 class Settings(BaseSettings):
@@ -128,7 +149,6 @@ class Settings(BaseSettings):
 
     # Observability
     log_level: str = "INFO"
-    enable_tracer: bool = False
     enable_swagger: bool = False
 
     @classmethod
@@ -140,11 +160,15 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, _YamlFileSource(settings_cls))
+        yaml_file = _YamlFileSource(settings_cls)
+        if _function_variables.get():  # the local runner's function: its own variables win
+            return (init_settings, _FunctionEnvironmentSource(settings_cls), env_settings, yaml_file)
+        return (init_settings, env_settings, yaml_file)
 
-    def resolved_database_url(self) -> str:
+    def resolved_database_url(self, *, force: bool = False) -> str:
+        """The URL; from its secret when one is configured (`force`: read anew, after a rotation)."""
         if self.database_secret_id:
-            return read_secret(self.database_secret_id)
+            return read_secret(self.database_secret_id, force=force)
         if self.database_url is None:
             raise RuntimeError("DATABASE_URL (or DATABASE_SECRET_ID) is not configured")
         return self.database_url.get_secret_value()
@@ -167,15 +191,46 @@ class Settings(BaseSettings):
         return value.get_secret_value()
 
 
-@functools.cache
 def get_settings() -> Settings:
-    return Settings()
+    """The settings, built once per process (per function environment under the local runner)."""
+    variables = _function_variables.get()
+    return _settings_with(variables) if variables else _process_settings()
+
+
+@contextlib.contextmanager
+def function_environment(variables: Mapping[str, str]) -> Iterator[None]:
+    """Within it, `get_settings()` reads `variables` over the process environment.
+
+    A context variable, not os.environ: the local runner's functions run concurrently in one
+    process (chat-ops calls the API while its own invocation runs), each seeing its own.
+    """
+    token = _function_variables.set(tuple(sorted(variables.items())))
+    try:
+        yield
+    finally:
+        _function_variables.reset(token)
+
+
+@functools.cache
+def _process_settings() -> Settings:
+    # In an empty context: first asked for inside an invocation, it must not take its variables.
+    return Context().run(Settings)
+
+
+@functools.lru_cache(maxsize=64)
+def _settings_with(variables: tuple[tuple[str, str], ...]) -> Settings:
+    settings = Settings()  # reads `variables` through the context variable, which holds them now
+    # Equal settings are the same object, so what is cached per settings (clients, the Bolt
+    # app) is not rebuilt for each function whose variables change no setting.
+    process = _process_settings()
+    return process if settings == process else settings
 
 
 def reset_settings() -> None:
     """Forget cached settings and secrets (tests and the local runner change the environment)."""
     global _secrets
-    get_settings.cache_clear()
+    _process_settings.cache_clear()
+    _settings_with.cache_clear()
     _secrets = None
 
 
