@@ -21,9 +21,9 @@ TEMPLATE = ROOT / "template.yaml"
 
 # Routers served by each function: function logical id -> the Powertools routers it includes.
 FUNCTION_ROUTERS = {
-    "AuthFunction": ["idp.auth.views", "idp.auth.link_views", "idp.auth.slack_views", "idp.service_accounts.views"],
-    "TenantFunction": ["idp.tenants.views", "idp.audit.views"],
-    "ArgoCdFunction": ["idp.deploy.views"],
+    "AuthFunction": ["idp.api.auth", "idp.api.links", "idp.api.slack", "idp.api.service_accounts"],
+    "TenantFunction": ["idp.api.tenants", "idp.api.audit"],
+    "ArgoCdFunction": ["idp.api.deploy"],
 }
 # Functions without a Powertools router: function logical id -> the routes their app serves.
 # The chat-ops function is a Chalice app (tests/chatops checks its route over HTTP).
@@ -78,10 +78,13 @@ def test_transformed_template_lints_clean(template: dict[str, Any], monkeypatch:
 def test_functions_fit_api_gateway(template: dict[str, Any]) -> None:
     function_globals = template["Globals"]["Function"]
     assert function_globals["Runtime"] == "python3.12"
-    assert function_globals["Timeout"] <= 29  # API Gateway's integration timeout
-    for name, resource in template["Resources"].items():
-        if _template_routes(template, name):  # behind the API: no timeout past API Gateway's
-            assert resource["Properties"].get("Timeout", function_globals["Timeout"]) <= 29, name
+    assert "Timeout" not in function_globals  # each function chooses its own
+    timeouts = {name: props["Timeout"] for name, props in _functions(template).items()}
+    for name, timeout in timeouts.items():
+        if _template_routes(template, name):  # behind the API: ends before API Gateway's 29 s
+            assert timeout < 29, name
+    assert timeouts["AuthorizerFunction"] <= 5  # every uncached request waits for it
+    assert timeouts["DeployPollerFunction"] == 60  # scheduled, not behind the API
     assert {"Ref": "SharedLayer"} in function_globals["Layers"]
     env = function_globals["Environment"]["Variables"]
     assert env["KUBERNETES_MODE"] == "eks"
@@ -192,12 +195,12 @@ def test_chatops_holds_no_signing_key_and_calls_the_iam_routes(template: dict[st
     assert "JWT_KEYS_SECRET_ID" not in chatops["Environment"]["Variables"]
     assert "JWT_KEYS_SECRET_ID" not in template["Globals"]["Function"]["Environment"]["Variables"]
     role = resources["ChatOpsFunctionRole"]["Properties"]
-    # The database URL stays for its own de-duplication table (slack_deliveries) only.
+    # Slack's secrets only: no database (de-duplication goes through the auth function), no VPC.
     assert _secrets_read_by(template, "ChatOpsFunctionRole") == [
-        {"Ref": "DatabaseSecretArn"},
         {"Ref": "SlackSigningSecretArn"},
         {"Ref": "SlackBotTokenSecretArn"},
     ]
+    assert "VpcConfig" not in chatops and "DatabaseSecretArn" not in json.dumps(role)
     assert "JwtKeysSecretArn" not in json.dumps(role)
     # Its fixed name is what the auth function admits.
     assert role["RoleName"] == {"Fn::Sub": "${AWS::StackName}-chatops"}
@@ -222,8 +225,9 @@ def test_chatops_holds_no_signing_key_and_calls_the_iam_routes(template: dict[st
     assert iam_routes == {
         ("POST", "/auth/slack/token"): ("AuthFunction", {"Authorizer": "AWS_IAM", "InvokeRole": "NONE"}),
         ("POST", "/auth/slack/links"): ("AuthFunction", {"Authorizer": "AWS_IAM", "InvokeRole": "NONE"}),
+        ("POST", "/auth/slack/deliveries"): ("AuthFunction", {"Authorizer": "AWS_IAM", "InvokeRole": "NONE"}),
     }
-    from idp.auth.permissions import ROUTE_POLICIES
+    from idp.api.gate import ROUTE_POLICIES
 
     assert {route for route, policy in ROUTE_POLICIES.items() if policy.iam_role == "chatops"} == set(iam_routes)
 
@@ -277,3 +281,172 @@ def test_deploy_poller_runs_every_minute_within_its_timeout(template: dict[str, 
     # One run polls for its budget, then returns well inside its own timeout.
     budget = float(props["Environment"]["Variables"]["DEPLOY_POLL_BUDGET_SECONDS"])
     assert budget + 10 <= props["Timeout"] <= 900
+
+
+# -- running in production: timeouts, logs, alarms, dead letters, admins, connections ----------
+
+# The values CloudWatch Logs allows for RetentionInDays.
+LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731]
+LOG_RETENTION_DAYS += [1096, 1827, 2192, 2557, 2922, 3288, 3653]
+# PostgreSQL's default max_connections, and what stays free for superuser-reserved slots, RDS's own
+# sessions, migrations and operators (the budget in template.yaml's Globals and the README).
+MAX_CONNECTIONS, CONNECTION_HEADROOM = 100, 20
+
+
+def _functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    resources = template["Resources"]
+    return {name: r["Properties"] for name, r in resources.items() if r["Type"] == "AWS::Serverless::Function"}
+
+
+def _of_type(template: dict[str, Any], type_: str) -> dict[str, dict[str, Any]]:
+    return {name: r["Properties"] for name, r in template["Resources"].items() if r["Type"] == type_}
+
+
+def _alarm(template: dict[str, Any], namespace: str, metric: str, dimensions: list[Any]) -> dict[str, Any]:
+    (alarm,) = [
+        a
+        for a in _of_type(template, "AWS::CloudWatch::Alarm").values()
+        if (a["Namespace"], a["MetricName"], a["Dimensions"]) == (namespace, metric, dimensions)
+    ]
+    return alarm
+
+
+def test_every_function_logs_to_its_own_group_with_a_retention(template: dict[str, Any]) -> None:
+    assert template["Parameters"]["LogRetentionDays"]["AllowedValues"] == LOG_RETENTION_DAYS
+    groups = _of_type(template, "AWS::Logs::LogGroup")
+    assert len(groups) == len(_functions(template))
+    for name, props in _functions(template).items():
+        # A fixed name, so the group Lambda writes to (/aws/lambda/<name>) can be declared.
+        function_name = props["FunctionName"]["Fn::Sub"]
+        assert function_name.startswith("${AWS::StackName}-"), name
+        group = template["Resources"][name]["DependsOn"]
+        assert groups[group] == {
+            "LogGroupName": {"Fn::Sub": f"/aws/lambda/{function_name}"},
+            "RetentionInDays": {"Ref": "LogRetentionDays"},
+        }
+
+
+def test_alarms_watch_every_function_the_api_the_poller_and_the_queues(template: dict[str, Any]) -> None:
+    for name in _functions(template):
+        for metric in ("Errors", "Throttles"):
+            alarm = _alarm(template, "AWS/Lambda", metric, [{"Name": "FunctionName", "Value": {"Ref": name}}])
+            assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")
+    api = template["Resources"]["Api"]["Properties"]
+    stage = [{"Name": "ApiName", "Value": api["Name"]}, {"Name": "Stage", "Value": api["StageName"]}]
+    assert _alarm(template, "AWS/ApiGateway", "5XXError", stage)["Statistic"] == "Sum"
+    # The poller's own metric, as Powertools writes it: the namespace the functions are given,
+    # and the service dimension Powertools adds (tests/functions/argocd/test_poller.py runs it).
+    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    service = [{"Name": "service", "Value": env["POWERTOOLS_SERVICE_NAME"]}]
+    _alarm(template, env["POWERTOOLS_METRICS_NAMESPACE"], "DeployPollerErrors", service)
+    assert '"DeployPollerErrors"' in (ROOT / "functions/argocd/poller.py").read_text()
+    for queue in _of_type(template, "AWS::SQS::Queue"):
+        dimensions = [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue, "QueueName"]}}]
+        _alarm(template, "AWS/SQS", "ApproximateNumberOfMessagesVisible", dimensions)
+    # Every alarm tells the topic, when there is one, as it fires and as it clears.
+    notify = {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}
+    for name, alarm in _of_type(template, "AWS::CloudWatch::Alarm").items():
+        assert alarm["AlarmActions"] == alarm["OKActions"] == notify, name
+    assert template["Parameters"]["AlarmTopicArn"]["Default"] == ""
+
+
+def test_asynchronous_invocations_and_schedules_end_in_a_queue(template: dict[str, Any]) -> None:
+    resources = template["Resources"]
+    # Chat-ops' lazy listeners: the function invoking itself asynchronously.
+    chatops = resources["ChatOpsFunction"]["Properties"]["EventInvokeConfig"]
+    assert chatops["MaximumRetryAttempts"] <= 2
+    on_failure = chatops["DestinationConfig"]["OnFailure"]
+    assert on_failure == {"Type": "SQS", "Destination": {"Fn::GetAtt": ["ChatOpsFailedInvocationsQueue", "Arn"]}}
+    role = resources["ChatOpsFunctionRole"]["Properties"]
+    (send,) = [p for p in role["Policies"] if p["PolicyName"] == "send-failed-invocations"]
+    assert send["PolicyDocument"]["Statement"] == [
+        {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": on_failure["Destination"]}
+    ]
+    # Every schedule: retried by EventBridge, then dead-lettered to a queue EventBridge may write to.
+    schedules = 0
+    for name, props in _functions(template).items():
+        for event in props.get("Events", {}).values():
+            if event["Type"] != "Schedule":
+                continue
+            schedules += 1
+            rule = event["Properties"]
+            assert rule["RetryPolicy"]["MaximumRetryAttempts"] >= 1, name
+            queue = rule["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
+            assert resources[queue]["Type"] == "AWS::SQS::Queue"
+            (policy,) = [
+                p for p in _of_type(template, "AWS::SQS::QueuePolicy").values() if p["Queues"] == [{"Ref": queue}]
+            ]
+            (statement,) = policy["PolicyDocument"]["Statement"]
+            assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+            assert statement["Action"] == "sqs:SendMessage"
+            source = statement["Condition"]["ArnEquals"]["aws:SourceArn"]["Fn::Sub"]
+            assert source.endswith(":rule/" + rule["Name"]["Fn::Sub"])
+            # A failed run is not retried by Lambda: the next scheduled run is its retry.
+            assert props["EventInvokeConfig"]["MaximumRetryAttempts"] == 0
+    assert schedules == 1
+
+
+def test_platform_admins_reach_the_functions_that_decide_the_claim(
+    template: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from idp.config import Settings
+
+    parameter = template["Parameters"]["PlatformAdmins"]
+    assert parameter["Type"] == "String" and "Default" not in parameter  # every stack decides
+    pattern = re.compile(parameter["AllowedPattern"])
+    for value, admins in (
+        ("[]", []),
+        ('["a@example.com"]', ["a@example.com"]),
+        ('[ "a@x.io", "b@y.io" ]', ["a@x.io", "b@y.io"]),
+    ):
+        assert pattern.fullmatch(value), value
+        monkeypatch.setenv("PLATFORM_ADMINS", value)  # what the function reads: a JSON list
+        assert Settings().platform_admins == admins
+    for value in ("a@example.com", '["a@example.com",]', "[a@example.com]", '[""]'):
+        assert not pattern.fullmatch(value), value
+    # The authorizer puts platform_admin into every request's context, the auth function into the
+    # tokens it signs; the other functions read the claim, never the list.
+    given = {
+        name for name, props in _functions(template).items() if "PLATFORM_ADMINS" in props["Environment"]["Variables"]
+    }
+    assert given == {"AuthorizerFunction", "AuthFunction"}
+    for name in given:
+        assert template["Resources"][name]["Properties"]["Environment"]["Variables"]["PLATFORM_ADMINS"] == {
+            "Ref": "PlatformAdmins"
+        }
+
+
+def test_database_connections_fit_the_budget(template: dict[str, Any]) -> None:
+    # A function whose role reads the database secret holds one connection per container.
+    with_database = {
+        name
+        for name, props in _functions(template).items()
+        if {"Ref": "DatabaseSecretArn"} in _secrets_read_by(template, props["Role"]["Fn::GetAtt"][0])
+    }
+    assert with_database >= {"AuthorizerFunction", "AuthFunction", "TenantFunction", "DeployPollerFunction"}
+    functions = _functions(template)
+    reserved: dict[str, int] = {name: functions[name]["ReservedConcurrentExecutions"] for name in with_database}
+    assert all(isinstance(n, int) and n >= 1 for n in reserved.values()), reserved
+    assert sum(reserved.values()) <= MAX_CONNECTIONS - CONNECTION_HEADROOM
+    # The budget written in the template's comments is the one it declares.
+    text = TEMPLATE.read_text()
+    start = text.index("# Database connections.")
+    budget = text[start : text.index("Environment:", start)]
+    assert {name: int(n) for name, n in re.findall(r"(\w+Function) (\d+)", budget)} == reserved
+    assert f"= {sum(reserved.values())} <= {MAX_CONNECTIONS} - {CONNECTION_HEADROOM}" in budget
+
+
+def test_throttling_is_described_per_method(template: dict[str, Any]) -> None:
+    # API Gateway applies the "/*" "*" MethodSettings to each method separately.
+    settings = template["Resources"]["Api"]["Properties"]["MethodSettings"]
+    assert settings == [
+        {
+            "ResourcePath": "/*",
+            "HttpMethod": "*",
+            "ThrottlingRateLimit": {"Ref": "ThrottlingRateLimit"},
+            "ThrottlingBurstLimit": {"Ref": "ThrottlingBurstLimit"},
+        }
+    ]
+    for name in ("ThrottlingRateLimit", "ThrottlingBurstLimit"):
+        description = template["Parameters"][name]["Description"]
+        assert "each method" in description and "stage" not in description, name

@@ -29,6 +29,12 @@ SCHEDULED_EVENT = {
 }
 
 
+def load_template_resource(name: str) -> dict[str, Any]:
+    from cfnlint.decode import cfn_yaml
+
+    return dict(cfn_yaml.load(str(ROOT / "template.yaml"))["Resources"][name]["Properties"])
+
+
 @pytest.fixture
 def poller(team: Any, monkeypatch: pytest.MonkeyPatch) -> FunctionRuntime:
     """DeployPollerFunction from template.yaml, polling every 0.05 s for 0.5 s per run."""
@@ -66,6 +72,11 @@ def test_a_scheduled_run_follows_a_sync_to_its_outcome(
     blobs = [json.loads(line[line.index('{"_aws"') :]) for line in text.splitlines() if '{"_aws"' in line]
     (emf,) = [blob for blob in blobs if "DeploymentsSucceeded" in blob]
     assert emf["DeploymentsSucceeded"] in (1, [1])
+    # The template's alarm watches the error count this run wrote, where it wrote it.
+    (written,) = emf["_aws"]["CloudWatchMetrics"]
+    alarm = load_template_resource("DeployPollerErrorsAlarm")
+    assert written["Namespace"] == alarm["Namespace"]
+    assert alarm["MetricName"] in {metric["Name"] for metric in written["Metrics"]}
 
 
 def test_a_run_without_work_returns_quietly(team: Any, poller: FunctionRuntime) -> None:
