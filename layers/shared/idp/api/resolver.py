@@ -8,7 +8,7 @@ that reveals nothing but the request id.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from idp.errors import IdpError, InvalidInput, NotFound
@@ -68,6 +68,11 @@ def _access_gate(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -
         iam_user_arn=iam_user_arn(event.raw_event),
     )
     remember(app, decision)
+    # Path parameters decoded once, as API Gateway passes them: the handler sees what the gate saw
+    # (Powertools would hand it the percent-encoded text of the path).
+    route_args = app.context.get("_route_args") or {}
+    decoded = event.path_parameters or {}
+    app.context["_route_args"] = {name: decoded.get(name, value) for name, value in route_args.items()}
     return next_middleware(app)
 
 
@@ -75,9 +80,24 @@ def build_resolver(routers: Iterable[Router], *, title: str, description: str = 
     from aws_lambda_powertools.event_handler import APIGatewayRestResolver
     from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
+    from idp.api.screening import screen
     from idp.config import get_settings
 
-    resolver = APIGatewayRestResolver(enable_validation=True)
+    class ScreenedResolver(APIGatewayRestResolver):
+        """Screens every request (`idp.api.screening`) before any route, middleware or validation sees it."""
+
+        def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+            refusal = screen(event)
+            if refusal is not None:
+                return {
+                    "statusCode": refusal.status,
+                    "headers": {"Content-Type": "application/json"},
+                    "body": json.dumps(refusal.to_body(), default=str),
+                    "isBase64Encoded": False,
+                }
+            return super().resolve(event, context)
+
+    resolver = ScreenedResolver(enable_validation=True)
     for router in routers:
         resolver.include_router(router)
     resolver.use([_access_gate])

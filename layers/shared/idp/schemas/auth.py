@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from idp.schemas.grammar import Line, SlackId
+
 __all__ = [
     "DeliveryClaim",
     "DeliveryClaimed",
@@ -22,8 +24,6 @@ __all__ = [
     "UserRecord",
 ]
 
-# Slack team and user ids: T0123ABCD, E0123ABCD (Enterprise Grid), U0123ABCD, W0123ABCD.
-_SLACK_ID = r"^[A-Z0-9]{1,64}$"
 
 
 class TokenRequest(BaseModel):
@@ -69,14 +69,14 @@ class UserRecord(BaseModel):
 class SlackUserRef(BaseModel):
     """`POST /auth/slack/token`: the Slack user (workspace and user id) the chat-ops function acts for."""
 
-    team_id: str = Field(pattern=_SLACK_ID)
-    slack_user_id: str = Field(pattern=_SLACK_ID)
+    team_id: SlackId
+    slack_user_id: SlackId
 
 
 class SlackLinkRequest(SlackUserRef):
     """`POST /auth/slack/links`: link by a one-time code, or (without one) by the e-mail Slack confirms."""
 
-    code: str | None = Field(default=None, min_length=1, max_length=32)
+    code: Line | None = Field(default=None, min_length=1, max_length=32)
 
 
 class SlackToken(BaseModel):

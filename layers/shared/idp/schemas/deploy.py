@@ -8,8 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from idp.kube_names import validate_dns1123_label
 from idp.repo_urls import normalize_repo_url
+from idp.schemas.grammar import AppName, EnvironmentName, Revision, SlackChannel, Text
 
 __all__ = [
     "ACTIVE_STATES",
@@ -35,27 +35,20 @@ AppStatus = Literal["provisioning", "ready", "not_ready", "deleting", "deleted"]
 ACTIVE_STATES: tuple[DeploymentState, ...] = ("pending_approval", "approved", "syncing")
 FINAL_STATES: tuple[DeploymentState, ...] = ("rejected", "expired", "succeeded", "failed")
 
-# A git revision: a branch, tag or commit SHA (no spaces, no "..", no leading "-").
-_REVISION = r"^(?!-)(?!.*\.\.)[A-Za-z0-9._/@+-]{1,200}$"
-_SLACK_CHANNEL = r"^[CGD][A-Z0-9]{2,30}$"
+
+
 class _Strict(BaseModel):
-    # python-re: the revision pattern uses look-aheads, which the default (Rust) regex engine lacks.
-    model_config = ConfigDict(extra="forbid", regex_engine="python-re")
+    model_config = ConfigDict(extra="forbid")
 
 
 # -- applications ---------------------------------------------------------------------
 class AppCreate(_Strict):
-    name: str = Field(min_length=1, max_length=40, description="DNS-1123 label; Argo CD apps are <tenant>-<name>-<env>")
+    name: AppName = Field(description="DNS-1123 label; Argo CD apps are <tenant>-<name>-<env>")
     repo_url: str = Field(min_length=1, max_length=500, description="one of the tenant's registered repositories")
     path: str = Field(default=".", min_length=1, max_length=300, description="folder of the manifests in the repo")
-    environments: list[str] | None = Field(
+    environments: list[EnvironmentName] | None = Field(
         default=None, min_length=1, max_length=10, description="tenant environments to deploy to; default all"
     )
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        return validate_dns1123_label(value)
 
     @field_validator("repo_url")
     @classmethod
@@ -111,25 +104,24 @@ class AppRead(BaseModel):
 
 # -- deployments ----------------------------------------------------------------------
 class DeploymentCreate(_Strict):
-    environment: str = Field(min_length=1, max_length=63)
-    revision: str = Field(default="HEAD", pattern=_REVISION, description="branch, tag or commit SHA")
-    slack_channel: str | None = Field(
-        default=None, pattern=_SLACK_CHANNEL, description="Slack channel to report progress in (chat-ops sets it)"
+    environment: EnvironmentName
+    revision: Revision = Field(default="HEAD", description="branch, tag or commit SHA")
+    slack_channel: SlackChannel | None = Field(
+        default=None, description="Slack channel to report progress in (chat-ops sets it)"
     )
 
 
 class RollbackCreate(_Strict):
-    environment: str = Field(min_length=1, max_length=63)
-    to: str | None = Field(
+    environment: EnvironmentName
+    to: Revision | None = Field(
         default=None,
-        max_length=200,
         description="a deployment id or a revision that succeeded before; default the one before the current",
     )
-    slack_channel: str | None = Field(default=None, pattern=_SLACK_CHANNEL)
+    slack_channel: SlackChannel | None = None
 
 
 class DeploymentDecision(_Strict):
-    comment: str | None = Field(default=None, max_length=500)
+    comment: Text | None = Field(default=None, max_length=500)
 
 
 class DeploymentRead(BaseModel):
@@ -171,8 +163,8 @@ class DeployPolicyRead(BaseModel):
 class DeployPolicyUpdate(_Strict):
     """PUT: the whole policy."""
 
-    approval_environments: list[str] = Field(max_length=10)
-    approval_channel: str | None = Field(default=None, pattern=_SLACK_CHANNEL)
+    approval_environments: list[EnvironmentName] = Field(max_length=10)
+    approval_channel: SlackChannel | None = None
     approval_ttl_seconds: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
 
     @field_validator("approval_environments")

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from idp.kube_names import MAX_LABEL, namespace_name, validate_dns1123_label, validate_environment, validate_quantity
+from idp.kube_names import MAX_LABEL, namespace_name, validate_dns1123_label, validate_quantity
 from idp.repo_urls import normalize_repo_url
+from idp.schemas.grammar import EnvironmentName, Line, UserId, no_control_characters
 
 __all__ = [
     "MAX_REPOSITORIES",
@@ -28,7 +29,7 @@ Role = Literal["owner", "admin", "developer", "viewer"]
 TenantStatus = Literal["provisioning", "ready", "not_ready", "deleting", "deleted"]
 DEFAULT_ENVIRONMENTS = ("dev", "staging", "prod")
 Quantity = Annotated[str, Field(min_length=1, max_length=32)]
-RepositoryUrl = Annotated[str, Field(min_length=1, max_length=500)]
+RepositoryUrl = Annotated[str, Field(min_length=1, max_length=500), AfterValidator(no_control_characters)]
 MAX_REPOSITORIES = 50
 # Names a tenant cannot take: its Argo CD project is named after it, and Argo CD owns `default`.
 RESERVED_NAMES = {"default": "Argo CD's built-in project is called 'default'"}
@@ -55,8 +56,6 @@ class Quota(_Strict):
 def _check_environments(environments: list[str]) -> list[str]:
     if len(set(environments)) != len(environments):
         raise ValueError("environments must not repeat")
-    for env in environments:
-        validate_environment(env)
     return environments
 
 
@@ -91,8 +90,10 @@ class TenantCreate(_Strict):
         max_length=MAX_LABEL,
         description="DNS-1123 label; namespaces are <name>-<environment> (environments have no '-')",
     )
-    display_name: str = Field(min_length=1, max_length=100)
-    environments: list[str] = Field(default_factory=lambda: list(DEFAULT_ENVIRONMENTS), min_length=1, max_length=10)
+    display_name: Line = Field(min_length=1, max_length=100)
+    environments: list[EnvironmentName] = Field(
+        default_factory=lambda: list(DEFAULT_ENVIRONMENTS), min_length=1, max_length=10
+    )
     quotas: dict[str, Quota] = Field(default_factory=dict, description="quota per environment; defaults apply")
     repositories: list[RepositoryUrl] = Field(
         default_factory=list,
@@ -137,8 +138,8 @@ class TenantCreate(_Strict):
 class TenantUpdate(_Strict):
     """PATCH: only the fields given change."""
 
-    display_name: str | None = Field(default=None, min_length=1, max_length=100)
-    environments: list[str] | None = Field(default=None, min_length=1, max_length=10)
+    display_name: Line | None = Field(default=None, min_length=1, max_length=100)
+    environments: list[EnvironmentName] | None = Field(default=None, min_length=1, max_length=10)
     quotas: dict[str, Quota] | None = None
     repositories: list[RepositoryUrl] | None = Field(
         default=None, max_length=MAX_REPOSITORIES, description="the full new list of repositories ([] removes all)"
@@ -172,7 +173,7 @@ class TenantRead(BaseModel):
 
 
 class MemberCreate(_Strict):
-    user: str = Field(min_length=1, max_length=254, pattern=r"^[^\s/]+$", description="platform user id (e-mail)")
+    user: UserId = Field(description="platform user id (e-mail)")
     role: Role
 
 
