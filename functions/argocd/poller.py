@@ -47,6 +47,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         ("DeploymentApprovalsExpired", summary.expired),
         ("DeploySyncsStarted", summary.started),
         ("DeployPollerErrors", summary.errors + summary.start_failures),
+        # Slack messages no pass will send until an operator requeues them (`idp outbox list`).
+        ("DeploymentNotificationsParked", summary.notifications_parked),
     ):
         recorder.add_metric(name=name, unit=MetricUnit.Count, value=value)
     return summary.model_dump()

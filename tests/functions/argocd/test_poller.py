@@ -77,6 +77,10 @@ def test_a_scheduled_run_follows_a_sync_to_its_outcome(
     alarm = load_template_resource("DeployPollerErrorsAlarm")
     assert written["Namespace"] == alarm["Namespace"]
     assert alarm["MetricName"] in {metric["Name"] for metric in written["Metrics"]}
+    # And the parked Slack messages: none here (the deployment has no channel).
+    parked = load_template_resource("DeploymentNotificationsParkedAlarm")
+    assert parked["MetricName"] in {metric["Name"] for metric in written["Metrics"]}
+    assert emf[parked["MetricName"]] in (0, [0]) and summary["notifications_parked"] == 0
 
 
 def test_a_run_without_work_returns_quietly(team: Any, poller: FunctionRuntime) -> None:

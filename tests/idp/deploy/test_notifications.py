@@ -122,6 +122,11 @@ def _unsent(db: Database) -> list[dict[str, Any]]:
     return db.rows("SELECT kind, attempts, last_error FROM deployment_notifications WHERE sent_at IS NULL ORDER BY id")
 
 
+def _due_now(db: Database) -> None:
+    """Moves time past every back-off: rows that failed are due again."""
+    db.run("UPDATE deployment_notifications SET next_attempt_at = now() WHERE sent_at IS NULL")
+
+
 def test_the_approval_message_is_posted_once_with_buttons_carrying_only_the_id(
     db: Database, slack: SlackEmulator, notifier: SlackNotifier
 ) -> None:
@@ -240,7 +245,9 @@ def test_a_slack_server_error_is_retried_at_the_next_delivery(
     assert row["kind"] == "requested" and row["attempts"] == 1 and "internal_error" in row["last_error"]
     assert waiting == {"kind": "approved", "attempts": 0, "last_error": None}  # waits: order is kept
     assert slack.messages() == []
+    assert notifier.deliver(db) == 0  # backing off
 
+    _due_now(db)
     assert notifier.deliver(db) == 2
     assert _unsent(db) == []
     assert len(slack.messages()) == 1 and "Approved by" in render_text(_main(slack))
@@ -259,6 +266,7 @@ def test_rate_limits_are_retried_after_retry_after_then_left_for_the_next_pass(
     assert notifier.deliver(db, deployment_id) == 0
     (row,) = _unsent(db)
     assert row["kind"] == "started" and row["attempts"] == 1 and "ratelimited" in row["last_error"]
+    _due_now(db)
     assert notifier.deliver(db, deployment_id) == 1
     assert len(_thread(slack, _main(slack)["ts"])) == 1
 
@@ -271,6 +279,7 @@ def test_a_long_retry_after_is_not_waited_for(db: Database, slack: SlackEmulator
     assert time.monotonic() - started < 5  # a request answering within 29 s must not sleep 30 s
     assert [c.status for c in slack.calls("chat.postMessage")] == [429]
     assert "ratelimited" in _unsent(db)[0]["last_error"]
+    _due_now(db)
     assert notifier.deliver(db) == 1
 
 
@@ -283,14 +292,22 @@ def test_a_failed_thread_reply_never_posts_the_main_message_twice(
     post = notifier.client.post_message
     replies: list[str] = []
 
-    def reply_fails_once(channel: str, text: str, blocks: list[dict[str, Any]], thread_ts: str | None = None) -> str:
+    def reply_fails_once(
+        channel: str,
+        text: str,
+        blocks: list[dict[str, Any]],
+        thread_ts: str | None = None,
+        *,
+        metadata: dict[str, Any] | None = None,
+    ) -> str:
         if thread_ts is not None and not replies:
             replies.append(thread_ts)
             raise SlackError("Slack chat.postMessage failed: internal_error", slack_error="internal_error")
-        return post(channel, text, blocks, thread_ts)
+        return post(channel, text, blocks, thread_ts, metadata=metadata)
 
     monkeypatch.setattr(notifier.client, "post_message", reply_fails_once)
     assert notifier.deliver(db) == 0
+    _due_now(db)
     assert notifier.deliver(db) == 1
     main = _main(slack)  # exactly one main message
     assert replies == [main["ts"]] and len(_thread(slack, main["ts"])) == 1
@@ -346,6 +363,8 @@ def test_a_row_that_failed_too_often_waits_for_a_person(
     db.run("UPDATE deployment_notifications SET attempts = :n, last_error = 'channel_not_found'", n=MAX_ATTEMPTS)
     assert notifier.deliver(db) == 0
     assert slack.calls() == []
+    (parked,) = outbox.parked_notifications(db)  # for `idp outbox list`, until `idp outbox requeue`
+    assert parked.attempts == MAX_ATTEMPTS and "channel_not_found" in (parked.last_error or "")
 
 
 def test_messages_stay_within_slacks_limits(db: Database, slack: SlackEmulator, notifier: SlackNotifier) -> None:

@@ -188,6 +188,47 @@ def test_auth_test_and_conversations_info(client: WebClient) -> None:
     assert _error(excinfo) == "channel_not_found"
 
 
+def test_conversations_history_and_replies_page_and_show_metadata_when_asked(client: WebClient) -> None:
+    marker = {"event_type": "task_created", "event_payload": {"id": "TK-1"}}
+    parent = client.chat_postMessage(channel="C0DEPLOY", text="parent", metadata=marker)["ts"]
+    others = [client.chat_postMessage(channel="C0DEPLOY", text=f"m{i}")["ts"] for i in range(3)]
+    replies = [client.chat_postMessage(channel="C0DEPLOY", text=f"r{i}", thread_ts=parent)["ts"] for i in range(2)]
+    client.chat_postMessage(channel="C0OTHER", text="elsewhere")
+
+    # Newest first, thread replies left out, their parent showing them; metadata only when asked for.
+    first = client.conversations_history(channel="C0DEPLOY", limit=2)
+    assert [m["ts"] for m in first["messages"]] == others[:0:-1] and first["has_more"]
+    rest = client.conversations_history(
+        channel="C0DEPLOY", limit=2, cursor=first["response_metadata"]["next_cursor"], include_all_metadata=True
+    )
+    assert [m["ts"] for m in rest["messages"]] == [others[0], parent] and not rest["has_more"]
+    assert rest["messages"][1]["metadata"] == marker and rest["messages"][1]["reply_count"] == 2
+    assert "metadata" not in client.conversations_history(channel="C0DEPLOY")["messages"][-1]
+    since = client.conversations_history(channel="C0DEPLOY", oldest=others[1])["messages"]
+    assert [m["ts"] for m in since] == [others[2]]
+
+    thread = client.conversations_replies(channel="C0DEPLOY", ts=replies[1], include_all_metadata=True)
+    assert [m["ts"] for m in thread["messages"]] == [parent, *replies] and thread["messages"][0]["metadata"] == marker
+    for bad, error in (({"ts": "1.000001"}, "thread_not_found"), ({"ts": parent, "cursor": "x"}, "invalid_cursor")):
+        with pytest.raises(SlackApiError) as excinfo:
+            client.conversations_replies(channel="C0DEPLOY", **bad)
+        assert _error(excinfo) == error
+
+
+def test_an_update_leaves_metadata_and_thread_intact_unless_given(slack: SlackEmulator, client: WebClient) -> None:
+    marker = {"event_type": "task_created", "event_payload": {"id": "TK-1"}}
+    parent = client.chat_postMessage(channel="C0DEPLOY", text="parent", metadata=marker)["ts"]
+    reply = client.chat_postMessage(channel="C0DEPLOY", text="reply", thread_ts=parent, metadata=marker)["ts"]
+    client.chat_update(channel="C0DEPLOY", ts=parent, text="parent, edited")
+    client.chat_update(channel="C0DEPLOY", ts=reply, text="reply, edited")
+    (edited_parent, edited_reply) = slack.messages()
+    assert edited_parent["metadata"] == marker and edited_reply["metadata"] == marker
+    assert edited_reply["thread_ts"] == parent
+    other = {"event_type": "task_done", "event_payload": {"id": "TK-1"}}
+    client.chat_update(channel="C0DEPLOY", ts=parent, text="done", metadata=other)
+    assert slack.messages()[0]["metadata"] == other
+
+
 def test_users_info(slack: SlackEmulator, client: WebClient) -> None:
     slack.add_user("U0CAROL", name="carol", email="carol@example.com", email_confirmed=False)
     user = client.users_info(user="U0CAROL")["user"]

@@ -38,11 +38,14 @@ class SlackError(DownstreamError):
 
 
 class SlackClient:
-    """Posts and updates channel messages as the platform's bot.
+    """Posts, updates and finds channel messages as the platform's bot.
 
     `token` is the bot token, or a function returning it (read once, on the first call,
     so building a client costs no Secrets Manager read).
     """
+
+    MAX_PAGES = 10  # of PAGE_SIZE messages: how far `find_message` looks back
+    PAGE_SIZE = 200
 
     def __init__(
         self,
@@ -96,12 +99,21 @@ class SlackClient:
         data = response.data
         return data if isinstance(data, dict) else {}
 
-    def post_message(self, channel: str, text: str, blocks: list[Block], thread_ts: str | None = None) -> str:
-        """Posts to `channel` (in the thread of `thread_ts` if given); the new message's ts."""
+    def post_message(
+        self,
+        channel: str,
+        text: str,
+        blocks: list[Block],
+        thread_ts: str | None = None,
+        *,
+        metadata: dict[str, Any] | None = None,
+    ) -> str:
+        """Posts to `channel` (in the thread of `thread_ts` if given), with Slack message `metadata`
+        (`{"event_type", "event_payload"}`) if given; the new message's ts."""
         data = self._call(
             "chat.postMessage",
             lambda web: web.chat_postMessage(
-                channel=channel, text=text, blocks=blocks, thread_ts=thread_ts, unfurl_links=False
+                channel=channel, text=text, blocks=blocks, thread_ts=thread_ts, unfurl_links=False, metadata=metadata
             ),
         )
         ts = data.get("ts")
@@ -109,9 +121,59 @@ class SlackClient:
             raise SlackError("Slack chat.postMessage answered without a message ts", slack_error="no_ts")
         return str(ts)
 
-    def update_message(self, channel: str, ts: str, text: str, blocks: list[Block]) -> None:
-        """Replaces the text and blocks of the message `ts` in `channel`."""
-        self._call("chat.update", lambda web: web.chat_update(channel=channel, ts=ts, text=text, blocks=blocks))
+    def update_message(
+        self, channel: str, ts: str, text: str, blocks: list[Block], *, metadata: dict[str, Any] | None = None
+    ) -> None:
+        """Replaces the text and blocks (and the metadata, if given) of the message `ts` in `channel`."""
+        self._call(
+            "chat.update",
+            lambda web: web.chat_update(channel=channel, ts=ts, text=text, blocks=blocks, metadata=metadata),
+        )
+
+    def find_message(
+        self,
+        channel: str,
+        event_type: str,
+        payload: dict[str, Any],
+        *,
+        thread_ts: str | None = None,
+        oldest: float | None = None,
+    ) -> str | None:
+        """The ts of the newest message in `channel` whose metadata has `event_type` and an event_payload
+        holding `payload`'s items: among the channel's messages since `oldest` (Unix time), or the
+        replies in the thread of `thread_ts`. None when none is among the first `MAX_PAGES` pages
+        (`conversations.history` / `conversations.replies`; the bot needs channels:history)."""
+        cursor: str | None = None
+        for _ in range(self.MAX_PAGES):
+            data = self._page(channel, thread_ts, oldest, cursor)
+            for message in data.get("messages") or []:
+                metadata = message.get("metadata") or {}
+                found = metadata.get("event_payload") or {}
+                if metadata.get("event_type") == event_type and all(found.get(k) == v for k, v in payload.items()):
+                    return str(message["ts"])
+            cursor = (data.get("response_metadata") or {}).get("next_cursor") or None
+            if cursor is None:
+                return None
+        return None
+
+    def _page(self, channel: str, thread_ts: str | None, oldest: float | None, cursor: str | None) -> dict[str, Any]:
+        if thread_ts is not None:
+            return self._call(
+                "conversations.replies",
+                lambda web: web.conversations_replies(
+                    channel=channel, ts=thread_ts, cursor=cursor, limit=self.PAGE_SIZE, include_all_metadata=True
+                ),
+            )
+        return self._call(
+            "conversations.history",
+            lambda web: web.conversations_history(
+                channel=channel,
+                cursor=cursor,
+                limit=self.PAGE_SIZE,
+                oldest=f"{oldest:.6f}" if oldest is not None else None,
+                include_all_metadata=True,
+            ),
+        )
 
     def confirmed_email(self, user_id: str) -> str | None:
         """The e-mail of the workspace member `user_id` if Slack confirmed it (`users.info` →

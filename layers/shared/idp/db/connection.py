@@ -124,6 +124,11 @@ class Database:
         with self._lock:
             self._drop()
 
+    @property
+    def in_transaction(self) -> bool:
+        """Whether `transaction()` is open (a statement run now commits only with it)."""
+        return self._depth > 0
+
     def run(self, sql: str, **params: Any) -> list[list[Any]]:
         """Runs one statement; outside a transaction a broken connection is reopened once."""
         import pg8000.exceptions

@@ -67,9 +67,12 @@ class PollSummary(BaseModel):
     waiting: int = 0
     errors: int = 0
     notifications_sent: int = 0
+    notifications_parked: int = 0  # a level, not a count: parked outbox rows after the (last) pass
 
     def __add__(self, other: PollSummary) -> PollSummary:
-        return PollSummary.model_validate({k: getattr(self, k) + getattr(other, k) for k in PollSummary.model_fields})
+        total = {k: getattr(self, k) + getattr(other, k) for k in PollSummary.model_fields}
+        total["notifications_parked"] = other.notifications_parked
+        return PollSummary.model_validate(total)
 
 
 def system_audit(db: Database, action: str, deployment: DeploymentRecord, **details: Any) -> None:
@@ -301,7 +304,8 @@ def poll_once(
     now: datetime | None = None,
 ) -> PollSummary:
     """One pass: fail deployments of deleted apps, expire overdue approvals, start approved
-    deployments, follow syncing ones, then deliver unsent notifications.
+    deployments, follow syncing ones, then deliver unsent notifications and count the parked ones
+    (`notifications_parked`: the scheduled function reports it as a metric, with an alarm).
 
     `config` defaults to the settings (deploy_timeout_seconds, argocd_destination_server);
     `now` (default: the database's clock) lets tests move time forward.
@@ -326,6 +330,7 @@ def poll_once(
         summary.failed += outcome == "failed"
         summary.waiting += outcome == "waiting"
     summary.notifications_sent = deliver(db, notifier, None)
+    summary.notifications_parked = _guarded(summary, partial(outbox.count_parked, db)) or 0
     return summary
 
 

@@ -7,6 +7,8 @@ API request the way Slack would, ``{"ok": false, "error": ...}`` included.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import itertools
 import secrets
@@ -283,6 +285,10 @@ def _update(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
     if existing is None:
         raise SlackApiFailure("message_not_found")
     message = {**ws._message(args, ts), "edited": {"user": BOT_USER_ID, "ts": ws._ts()}}
+    # As in Slack: a reply stays in its thread, and metadata not given again is left intact.
+    for key in ("thread_ts", "metadata"):
+        if key not in message and existing.get(key) is not None:
+            message[key] = existing[key]
     ws.messages[(channel, ts)] = message
     return {"channel": channel, "ts": ts, "text": message["text"], "message": message}
 
@@ -365,6 +371,82 @@ def _conversations_info(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
     return {"channel": body}
 
 
+def _flag(args: dict[str, Any], name: str) -> bool:
+    return str(args.get(name, "")).lower() in ("1", "true")
+
+
+def _bound(args: dict[str, Any], name: str, default: float) -> float:
+    try:
+        return float(args.get(name) or default)
+    except ValueError:
+        raise SlackApiFailure(f"invalid_ts_{name}") from None
+
+
+def _listing(args: dict[str, Any], messages: list[dict[str, Any]]) -> dict[str, Any]:
+    """One page of ``messages`` (in Slack's order) as Slack answers it: ``oldest``/``latest`` (exclusive
+    unless ``inclusive``), ``limit`` (default 100, at most 999), an opaque ``cursor`` (base64 of
+    ``next_ts:<ts>``), and message metadata only with ``include_all_metadata``."""
+    oldest, latest = _bound(args, "oldest", 0), _bound(args, "latest", float("inf"))
+    inclusive = _flag(args, "inclusive")
+
+    def within(ts: float) -> bool:
+        return oldest <= ts <= latest if inclusive else oldest < ts < latest
+
+    chosen = [m for m in messages if within(float(m["ts"]))]
+    try:
+        limit = max(1, min(int(args.get("limit") or 100), 999))
+    except ValueError:
+        raise SlackApiFailure("invalid_limit") from None
+    start = 0
+    if args.get("cursor"):
+        try:
+            next_ts = base64.b64decode(str(args["cursor"]), validate=True).decode().removeprefix("next_ts:")
+        except (binascii.Error, UnicodeDecodeError):
+            raise SlackApiFailure("invalid_cursor") from None
+        start = next((i for i, m in enumerate(chosen) if m["ts"] == next_ts), -1)
+        if start < 0:
+            raise SlackApiFailure("invalid_cursor")
+    page, rest = chosen[start : start + limit], chosen[start + limit :]
+    keep_metadata = _flag(args, "include_all_metadata")
+    shown = [{k: v for k, v in m.items() if keep_metadata or k != "metadata"} for m in page]
+    cursor = base64.b64encode(f"next_ts:{rest[0]['ts']}".encode()).decode() if rest else ""
+    return {"messages": shown, "has_more": bool(rest), "response_metadata": {"next_cursor": cursor}}
+
+
+def _replies_of(ws: Workspace, channel: str, ts: str) -> list[dict[str, Any]]:
+    return sorted(
+        (m for (c, t), m in ws.messages.items() if c == channel and m.get("thread_ts") == ts and t != ts),
+        key=lambda m: float(m["ts"]),
+    )
+
+
+def _conversations_history(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
+    """The channel's messages, newest first, without thread replies; a thread's parent shows its replies' count."""
+    channel = ws._channel(args)
+    top: list[dict[str, Any]] = []
+    for (c, ts), message in ws.messages.items():
+        if c != channel or message.get("thread_ts") not in (None, ts):
+            continue
+        replies = _replies_of(ws, channel, ts)
+        if replies:
+            message = {**message, "thread_ts": ts, "reply_count": len(replies), "latest_reply": replies[-1]["ts"]}
+        top.append(message)
+    top.sort(key=lambda m: float(m["ts"]), reverse=True)
+    return _listing(args, top)
+
+
+def _conversations_replies(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
+    """A thread, its parent first, then the replies oldest first (``ts`` may name any message of it)."""
+    channel = ws._channel(args)
+    message = ws.messages.get((channel, _require(args, "ts", "thread_not_found")))
+    if message is None:
+        raise SlackApiFailure("thread_not_found")
+    parent_ts = str(message.get("thread_ts") or message["ts"])
+    parent = ws.messages.get((channel, parent_ts))
+    thread = ([parent] if parent is not None else []) + _replies_of(ws, channel, parent_ts)
+    return _listing(args, thread)
+
+
 _METHODS: dict[str, Callable[[Workspace, dict[str, Any]], dict[str, Any]]] = {
     "auth.test": _auth_test,
     "chat.postMessage": _post_message,
@@ -375,4 +457,6 @@ _METHODS: dict[str, Callable[[Workspace, dict[str, Any]], dict[str, Any]]] = {
     "views.update": _views_update,
     "users.info": _users_info,
     "conversations.info": _conversations_info,
+    "conversations.history": _conversations_history,
+    "conversations.replies": _conversations_replies,
 }
