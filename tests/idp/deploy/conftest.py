@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -42,6 +42,10 @@ MEMBERS: list[tuple[str, Role]] = [
     (VIEWER, "viewer"),
 ]
 CONFIG = DeployConfig()  # prod needs approval, one hour to decide, 900 s to become healthy
+
+if TYPE_CHECKING:
+    from idp.deploy.notifications import SlackNotifier
+    from idp_local.emulators.slack import SlackEmulator
 
 
 def caller(user: str, **extra: Any) -> Caller:
@@ -216,3 +220,26 @@ def bare(db: Database, argo: ArgoCdClient, argocd: ArgoCdEmulator, shop: TenantR
 def kit(bare: Kit, web: AppRead) -> Kit:
     """The tenant and its app "web" ready; a Kit to act on them."""
     return bare
+
+
+# The Slack emulator over HTTP and our notifier pointed at it (the outbox and notification tests).
+@pytest.fixture(scope="module")
+def slack_server() -> Iterator[SlackEmulator]:
+    from idp_local.emulators.slack import SlackEmulator
+
+    with SlackEmulator() as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def slack(slack_server: SlackEmulator) -> SlackEmulator:
+    slack_server.reset()
+    return slack_server
+
+
+@pytest.fixture
+def notifier(slack: SlackEmulator) -> SlackNotifier:
+    from idp.clients.slack import SlackClient
+    from idp.deploy.notifications import SlackNotifier
+
+    return SlackNotifier(SlackClient(slack.bot_token, base_url=slack.api_url))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any, Literal
 
 import pytest
@@ -20,23 +19,6 @@ from idp.slack_messages import APPROVE_ACTION_ID, REJECT_ACTION_ID, main_message
 from idp_local.emulators.slack import SlackEmulator, render_text
 
 CHANNEL = "C0APPROVALS"
-
-
-@pytest.fixture(scope="module")
-def slack_server() -> Iterator[SlackEmulator]:
-    with SlackEmulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def slack(slack_server: SlackEmulator) -> SlackEmulator:
-    slack_server.reset()
-    return slack_server
-
-
-@pytest.fixture
-def notifier(slack: SlackEmulator) -> SlackNotifier:
-    return SlackNotifier(SlackClient(slack.bot_token, base_url=slack.api_url))
 
 
 def _deployment(

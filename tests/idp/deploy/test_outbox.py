@@ -63,23 +63,6 @@ class DiesAfterSlackAnswers(SlackClient):
             raise ProcessDied
 
 
-@pytest.fixture(scope="module")
-def slack_server() -> Iterator[SlackEmulator]:
-    with SlackEmulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def slack(slack_server: SlackEmulator) -> SlackEmulator:
-    slack_server.reset()
-    return slack_server
-
-
-@pytest.fixture
-def notifier(slack: SlackEmulator) -> SlackNotifier:
-    return SlackNotifier(SlackClient(slack.bot_token, base_url=slack.api_url))
-
-
 @pytest.fixture
 def other_process(database_url: str, database_schema: str) -> Iterator[Database]:
     """A second connection: the sender that dies has its own process, hence its own connection."""
