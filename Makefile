@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv dev test lint migrate bench package clean
+.PHONY: venv dev test lint migrate bench package openapi clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,12 @@ migrate: venv
 
 bench: venv
 	$(BIN)/python bench/run.py
+
+# The API's contract: layers/shared/idp/api/openapi.json from the functions' resolvers and template.yaml
+# (idp_local.openapi). Commit it; tests/test_openapi.py fails while it is stale, and make test fuzzes the
+# API against it (tests/test_openapi_fuzz.py).
+openapi: venv
+	$(BIN)/python scripts/openapi.py
 
 # The deployment artefacts without Docker (scripts/package.py): .build/lambda for Lambda's platform, with
 # each function's size plus its layers' against the 250 MB limit (fails over 200 MB); then .build/host,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import threading
 from pathlib import Path
@@ -18,7 +19,9 @@ from typing import TYPE_CHECKING, Any
 from chalice import Chalice, Response
 
 if TYPE_CHECKING:
+    from chalice.app import Request
     from slack_bolt.adapter.aws_lambda.chalice_handler import ChaliceSlackRequestHandler
+    from slack_sdk.signature import SignatureVerifier
 
     from idp.config import Settings
 
@@ -34,7 +37,10 @@ app = Chalice(app_name="idp-chatops")
 
 _lock = threading.Lock()
 _handler: ChaliceSlackRequestHandler | None = None
+_verifier: SignatureVerifier | None = None
 _built_for: Settings | None = None
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
 _INVALID_REQUEST = {
     "error": {
         "code": "invalid_slack_signature",
@@ -44,30 +50,50 @@ _INVALID_REQUEST = {
 }
 
 
-def slack_handler() -> ChaliceSlackRequestHandler:
-    """The Bolt handler, built on first use and rebuilt only if the settings are reloaded."""
-    global _handler, _built_for
+def slack_handler() -> tuple[ChaliceSlackRequestHandler, SignatureVerifier]:
+    """The Bolt handler and Slack's signature verifier, built on first use and rebuilt only if the
+    settings are reloaded."""
+    global _handler, _verifier, _built_for
     from idp.config import get_settings
 
     settings = get_settings()
     with _lock:
-        if _handler is None or _built_for is not settings:
+        if _handler is None or _verifier is None or _built_for is not settings:
             from bolt_app import build_handler
+            from slack_sdk.signature import SignatureVerifier
 
             _handler = build_handler(settings, app, on_lambda=bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME")))
+            _verifier = SignatureVerifier(settings.resolved_slack_signing_secret())
             _built_for = settings
-        return _handler
+        return _handler, _verifier
 
 
-@app.route(
-    "/slack/events",
-    methods=["POST"],
-    content_types=["application/x-www-form-urlencoded", "application/json"],
-)
+def signed_by_slack(request: Request, verifier: SignatureVerifier) -> bool:
+    """Slack's signature, checked before Bolt sees the request. Bolt builds its context from the body
+    before it verifies, and fails on what no Slack request holds: a JSON body that is not an object
+    (a 500), a timestamp that is not a number (its error handler's 200). Unsigned, neither reaches it."""
+    timestamp = request.headers.get("x-slack-request-timestamp") or ""
+    signature = request.headers.get("x-slack-signature") or ""
+    if not (_TIMESTAMP.fullmatch(timestamp) and _SIGNATURE.fullmatch(signature)):
+        return False
+    raw = request.raw_body or b""
+    try:
+        body = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    except UnicodeDecodeError:
+        return False
+    return verifier.is_valid(body=body, timestamp=timestamp, signature=signature)
+
+
+# Any media type: Slack sends forms and JSON, and anything unsigned is answered 401 by `signed_by_slack`
+# in the platform's error shape (Chalice's own 415 would not be).
+@app.route("/slack/events", methods=["POST"], content_types=["*/*"])
 def slack_events() -> Response:
     request = app.current_request
     assert request is not None  # Chalice sets it before calling a view
-    response: Response = slack_handler().handle(request)
+    handler, verifier = slack_handler()
+    if not signed_by_slack(request, verifier):
+        return Response(status_code=401, body=json.dumps(_INVALID_REQUEST), headers=_json_headers())
+    response: Response = handler.handle(request)
     if response.status_code == 401:
         # Bolt's {"error": "invalid request"}, in the platform's error shape.
         return Response(status_code=401, body=json.dumps(_INVALID_REQUEST), headers=_json_headers())

@@ -21,7 +21,7 @@ TEMPLATE = ROOT / "template.yaml"
 
 # Routers served by each function: function logical id -> the Powertools routers it includes.
 FUNCTION_ROUTERS = {
-    "AuthFunction": ["idp.api.auth", "idp.api.links", "idp.api.slack", "idp.api.service_accounts"],
+    "AuthFunction": ["idp.api.auth", "idp.api.links", "idp.api.slack", "idp.api.service_accounts", "idp.api.contract"],
     "TenantFunction": ["idp.api.tenants", "idp.api.audit"],
     "ArgoCdFunction": ["idp.api.deploy"],
 }
@@ -154,16 +154,25 @@ def test_api_events_use_the_api_and_its_authorizer(template: dict[str, Any]) -> 
             assert isinstance(body, str)
     assert responses["ACCESS_DENIED"]["StatusCode"] == "401"
     assert responses["THROTTLED"]["StatusCode"] == "429"
+    # An unknown route (API Gateway's MISSING_AUTHENTICATION_TOKEN) is a 404 in the functions' shape.
+    unknown_route = responses["MISSING_AUTHENTICATION_TOKEN"]
+    assert unknown_route["StatusCode"] == "404"
+    assert '"code":"route_not_found"' in unknown_route["ResponseTemplates"]["application/json"]
 
 
-def test_only_sign_in_the_jwks_and_slack_are_public(template: dict[str, Any]) -> None:
+def test_only_sign_in_the_jwks_the_contract_and_slack_are_public(template: dict[str, Any]) -> None:
     public = set()
     for resource in template["Resources"].values():
         for event in resource.get("Properties", {}).get("Events", {}).values():
             if event["Type"] == "Api" and event["Properties"].get("Auth", {}).get("Authorizer") == "NONE":
                 public.add((event["Properties"]["Method"].upper(), event["Properties"]["Path"]))
     # Slack's requests carry Slack's signature, which the chat-ops app checks.
-    assert public == {("POST", "/auth/token"), ("GET", "/auth/.well-known/jwks.json"), ("POST", "/slack/events")}
+    assert public == {
+        ("POST", "/auth/token"),
+        ("GET", "/auth/.well-known/jwks.json"),
+        ("GET", "/openapi.json"),
+        ("POST", "/slack/events"),
+    }
     identity = template["Resources"]["Api"]["Properties"]["Auth"]["Authorizers"]["PlatformAuthorizer"]["Identity"]
     assert identity["ReauthorizeEvery"] == 60
 
@@ -340,6 +349,14 @@ def test_alarms_watch_every_function_the_api_the_poller_and_the_queues(template:
     service = [{"Name": "service", "Value": env["POWERTOOLS_SERVICE_NAME"]}]
     _alarm(template, env["POWERTOOLS_METRICS_NAMESPACE"], "DeployPollerErrors", service)
     assert '"DeployPollerErrors"' in (ROOT / "functions/argocd/poller.py").read_text()
+    # Parked Slack messages (a level the poller reports each run): one is enough to tell someone.
+    parked = _alarm(template, env["POWERTOOLS_METRICS_NAMESPACE"], "DeploymentNotificationsParked", service)
+    assert (parked["Statistic"], parked["Threshold"], parked["ComparisonOperator"]) == (
+        "Maximum",
+        1,
+        "GreaterThanOrEqualToThreshold",
+    )
+    assert '"DeploymentNotificationsParked"' in (ROOT / "functions/argocd/poller.py").read_text()
     for queue in _of_type(template, "AWS::SQS::Queue"):
         dimensions = [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue, "QueueName"]}}]
         _alarm(template, "AWS/SQS", "ApproximateNumberOfMessagesVisible", dimensions)

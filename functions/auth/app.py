@@ -9,15 +9,17 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from idp.api import build_resolver
 from idp.api.auth import router as auth_router
+from idp.api.contract import router as contract_router
 from idp.api.links import router as link_router
 from idp.api.service_accounts import router as service_accounts_router
 from idp.api.slack import router as slack_router
 from idp.observability import api_handler
 
 app = build_resolver(
-    [auth_router, link_router, slack_router, service_accounts_router],
+    [auth_router, link_router, slack_router, service_accounts_router, contract_router],
     title="IDP auth",
-    description="Sign-in, the platform's public keys, the caller, service accounts, chat-ops' Slack links",
+    description="Sign-in, the platform's public keys, the caller, service accounts, chat-ops' Slack links,"
+    " and the API's contract (GET /openapi.json)",
 )
 
 

@@ -271,6 +271,9 @@ class LocalGateway:
     def _handle(self, request: Request, request_id: str) -> Response:
         segments = [s for s in raw_path(request).split("/") if s]
         if not segments or segments[0] != self.api.stage:
+            # On its execute-api domain API Gateway answers a stage it lacks with a bare 403 {"message":
+            # "Forbidden"} that no gateway response changes; here the stage is the only one there is,
+            # so a path without it (/tenants for /v1/tenants) is an unknown route and says so.
             raise GatewayError("MISSING_AUTHENTICATION_TOKEN", 403, "Missing Authentication Token")
         route, params = self._match(request.method, segments[1:])
         self._throttle(route)

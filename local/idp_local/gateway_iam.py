@@ -202,6 +202,7 @@ def verify_sigv4(
     """The `requestContext.identity` fields of a correctly signed request; GatewayError (403) otherwise."""
     header = request.headers.get("Authorization")
     if not header:
+        # The response type of an unknown route too: template.yaml's gateway response makes both a 404.
         raise GatewayError("MISSING_AUTHENTICATION_TOKEN", 403, "Missing Authentication Token")
     params = _parameters(header)
     access_key, _, rest = params["Credential"].partition("/")

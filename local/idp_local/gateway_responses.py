@@ -18,7 +18,7 @@ from typing import Any
 from werkzeug.datastructures import Headers
 from werkzeug.wrappers import Request, Response
 
-from idp_local.gateway_events import API_ID
+from idp_local.gateway_events import API_ID, raw_path
 from idp_local.template import ACCOUNT_ID, GatewayResponseSpec
 
 __all__ = ["GatewayError", "gateway_response", "proxy_response"]
@@ -97,6 +97,7 @@ def gateway_response(
         "apiId": API_ID,
         "accountId": ACCOUNT_ID,
         "httpMethod": request.method,
+        "path": _json_escape(raw_path(request)),  # the whole path, stage included: /v1/tenants
     }
     variables.update({f"authorizer.{k}": _json_escape(_stringify(v)) for k, v in error.authorizer.items()})
     # An unknown variable becomes empty, as in API Gateway.

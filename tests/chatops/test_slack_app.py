@@ -42,6 +42,26 @@ def test_a_forged_signature_is_refused(slack: SlackEmulator, app_url: str) -> No
     assert response.json()["error"]["code"] == "invalid_slack_signature"
 
 
+def test_what_no_slack_request_holds_is_refused_before_bolt_parses_it(slack: SlackEmulator, app_url: str) -> None:
+    # Found by the contract fuzz: Bolt built its context from these before verifying (a 500, or its error
+    # handler's 200); and Chalice answered other media types with its own 415.
+    now = str(int(time.time()))
+    for headers, body in (
+        ({"Content-Type": "application/json", "X-Slack-Request-Timestamp": now}, "[null, null]"),
+        ({"Content-Type": "application/json", "X-Slack-Request-Timestamp": "", "X-Slack-Signature": ""}, "{}"),
+        ({"Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": "²"}, "command=%2Fidp"),
+        ({"Content-Type": "text/plain"}, "hello"),
+    ):
+        response = requests.post(app_url, data=body.encode(), headers=headers, timeout=30)
+        assert response.status_code == 401, (headers, response.text)
+        assert response.json()["error"]["code"] == "invalid_slack_signature"
+    signed = json.dumps([None, None])
+    timestamp = int(time.time())
+    headers = {"Content-Type": "application/json", "X-Slack-Request-Timestamp": str(timestamp)}
+    headers["X-Slack-Signature"] = sign_request("not-the-secret", timestamp, signed)
+    assert requests.post(app_url, data=signed, headers=headers, timeout=30).status_code == 401
+
+
 def test_a_stale_timestamp_is_refused(slack: SlackEmulator, app_url: str) -> None:
     response = slack.send_command(app_url, "help", timestamp=int(time.time()) - 301)
     assert response.status_code == 401

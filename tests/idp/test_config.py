@@ -1,3 +1,4 @@
+import uuid
 from pathlib import Path
 
 import pytest
@@ -23,16 +24,18 @@ def test_secrets_are_not_shown_in_repr(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "hunter2" not in text and "s3cr3t-value" not in text
 
 
-def test_database_url_from_secrets_manager(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_database_url_from_secrets_manager(monkeypatch: pytest.MonkeyPatch, aws_endpoint: str) -> None:
+    # The session's moto server, not mock_aws(): leaving mock_aws resets every moto backend of the
+    # process, the server's too (it runs in-process), and took the test signing keys with it.
     import boto3
-    from moto import mock_aws
 
+    monkeypatch.setenv("AWS_ENDPOINT_URL", aws_endpoint)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    reset_settings()  # a fresh Secrets Manager client, inside the mock
-    with mock_aws():
-        boto3.client("secretsmanager").create_secret(Name="idp/db", SecretString="postgresql://u:p@h/db")
-        settings = Settings(database_secret_id="idp/db")
-        assert settings.resolved_database_url() == "postgresql://u:p@h/db"
+    reset_settings()  # a fresh Secrets Manager client, for this endpoint
+    name = f"idp/db-{uuid.uuid4().hex[:8]}"
+    boto3.client("secretsmanager").create_secret(Name=name, SecretString="postgresql://u:p@h/db")
+    settings = Settings(database_secret_id=name)
+    assert settings.resolved_database_url() == "postgresql://u:p@h/db"
     reset_settings()

@@ -375,6 +375,23 @@ def test_unknown_route_uses_default_4xx_when_defined(template_path: Path) -> Non
     }
 
 
+def test_unknown_route_answers_a_missing_authentication_token_response_with_its_status(template_path: Path) -> None:
+    # What template.yaml does: an unknown route (or a path without the stage) is a 404 that says where routes are.
+    not_found = """\
+        MISSING_AUTHENTICATION_TOKEN:
+          StatusCode: "404"
+          ResponseTemplates:
+            application/json: '{"message":"no route for $context.httpMethod $context.path under /$context.stage/"}'
+"""
+    template_path.write_text(TEMPLATE + DEFAULT_4XX + not_found)
+    gateway = LocalGateway(template_path, throttle=None)
+    status, _, body = gateway.invoke("GET", "/nowhere", headers={"Authorization": "Bearer good"})
+    assert (status, json.loads(body)) == (404, {"message": "no route for GET /test/nowhere under /test/"})
+    with gateway:
+        response = requests.delete(gateway.url.rsplit("/", 1)[0] + "/items/x", timeout=10)
+    assert (response.status_code, response.json()) == (404, {"message": "no route for DELETE /items/x under /test/"})
+
+
 def test_handler_exception_is_502(gateway: LocalGateway, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.ERROR, logger="idp_local"):
         status, _, body = gateway.invoke("GET", "/boom", headers={"Authorization": "Bearer good"})

@@ -143,7 +143,8 @@ def test_sign_in_needs_a_token(api: Any) -> None:
     assert missing.status_code == 401 and missing.json()["error"]["code"] == "token_missing"
     wrong = api.call("POST", "/auth/token", user=None, json={"token": "x"})
     assert wrong.status_code == 422 and wrong.json()["error"]["details"][0]["field"] == "id_token"
-    assert api.call("POST", "/auth/token", user=None, data="{not json").status_code == 422
+    not_json = api.call("POST", "/auth/token", user=None, data="{not json")  # the request screen's answer
+    assert not_json.status_code == 400 and not_json.json()["error"]["code"] == "invalid_json"
 
 
 # ------------------------------------------------------------------- platform tokens

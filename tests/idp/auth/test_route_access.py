@@ -84,6 +84,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("PUT", "/tenants/{tenant}/deploy-policy"): {"owner", "platform_admin"},
     ("POST", "/auth/token"): EVERYONE,
     ("GET", "/auth/.well-known/jwks.json"): EVERYONE,
+    ("GET", "/openapi.json"): EVERYONE,
     ("GET", "/auth/me"): SIGNED_IN,
     ("POST", "/auth/link-codes"): USERS,
     # The chat-ops function alone (AWS_IAM and its role): no platform token ever reaches them.
@@ -209,7 +210,9 @@ def _setup_deployments(db: Database) -> str:
     return pending.id
 
 
-NOT_FOUND_CODES = {"tenant_not_found", "deployment_not_found"}  # what outsiders get: nothing leaks
+# What outsiders get: nothing leaks. An unsigned call to an AWS_IAM route is API Gateway's
+# MISSING_AUTHENTICATION_TOKEN, which template.yaml answers as an unknown route (route_not_found).
+NOT_FOUND_CODES = {"tenant_not_found", "deployment_not_found", "route_not_found"}
 
 
 def _denied(response: Any) -> bool:

@@ -10,18 +10,17 @@ import threading
 from typing import Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from pydantic import ValidationError
 
 from idp import deps
 from idp.api import context
 from idp.api.authorizer import bearer_token
-from idp.api.resolver import validation_details
+from idp.api.contract import answers
 from idp.audit.service import record as audit
 from idp.auth import keys, users
 from idp.auth.tokens import issue_token
 from idp.clients.oidc import OidcVerifier
 from idp.config import Settings, get_settings
-from idp.errors import InvalidInput, Unauthenticated
+from idp.errors import Unauthenticated
 from idp.observability import logger
 from idp.schemas.auth import MeRead, TenantRole, TokenRequest, TokenResponse
 
@@ -48,29 +47,37 @@ def oidc_verifier(settings: Settings) -> OidcVerifier:
         return _verifier
 
 
-def _id_token() -> str:
-    """The ID token from `Authorization: Bearer` or the JSON body `{"id_token": ...}`."""
+def _id_token(body: TokenRequest | None) -> str:
+    """The ID token from `Authorization: Bearer` or the JSON body `{"id_token": ...}` (validated by the
+    resolver as the route's declared body, so the contract documents it)."""
     event = router.current_event
     if any(k.lower() == "authorization" for k in (event.headers or {})):
         return bearer_token(event.headers)
-    if not event.body:
+    if body is None:
         raise Unauthenticated(
             'send the OIDC ID token as the JSON body {"id_token": "..."} or as "Authorization: Bearer <token>"',
             code="token_missing",
         )
-    body: Any = event.json_body
-    try:
-        return TokenRequest.model_validate(body).id_token
-    except ValidationError as exc:
-        details = validation_details(dict(e) for e in exc.errors())  # field and message, never the input
-        raise InvalidInput('the body must be {"id_token": "<OIDC ID token>"}', details=details) from None
+    return body.id_token
 
 
-@router.post("/auth/token", summary="Exchange an OIDC ID token for a platform access token")
-def exchange_token() -> TokenResponse:
+@router.post(
+    "/auth/token",
+    summary="Exchange an OIDC ID token for a platform access token",
+    description='The ID token as the JSON body {"id_token": "..."}, or as `Authorization: Bearer <ID token>`.',
+    responses=answers(
+        {200: "The platform token"},
+        errors={
+            401: "token_missing: no ID token; token_*: the ID token is invalid, expired, for another audience,"
+            " or has no verified e-mail",
+            502: "oidc_unavailable / signing_keys_unavailable: the OIDC issuer or the signing keys cannot be read",
+        },
+    ),
+)
+def exchange_token(body: TokenRequest | None = None) -> TokenResponse:
     settings = get_settings()
     try:
-        identity = oidc_verifier(settings).verify(_id_token())
+        identity = oidc_verifier(settings).verify(_id_token(body))
         db = deps.database()
         with db.transaction():
             user, created = users.record_sign_in(db, identity)
@@ -119,7 +126,14 @@ def _audit_refused_sign_in(exc: Unauthenticated) -> None:
         logger.exception("could not audit a refused sign-in")
 
 
-@router.get("/auth/.well-known/jwks.json", summary="The public keys platform tokens are signed with")
+@router.get(
+    "/auth/.well-known/jwks.json",
+    summary="The public keys platform tokens are signed with",
+    responses=answers(
+        {200: "A JSON Web Key Set"},
+        errors={502: "signing_keys_unavailable: the platform's signing keys cannot be read"},
+    ),
+)
 def get_jwks() -> dict[str, Any]:
     return keys.jwks(keys.load_keyset(get_settings()))
 

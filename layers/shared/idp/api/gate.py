@@ -102,6 +102,7 @@ ROUTE_POLICIES: dict[tuple[str, str], RoutePolicy] = {
     ("PUT", "/tenants/{tenant}/deploy-policy"): _tenant(Action.DEPLOY_POLICY_MANAGE),
     ("POST", "/auth/token"): PUBLIC,
     ("GET", "/auth/.well-known/jwks.json"): PUBLIC,
+    ("GET", "/openapi.json"): PUBLIC,  # the API's contract
     ("GET", "/auth/me"): RoutePolicy(),
     ("POST", "/auth/link-codes"): SIGNED_IN_USER,
     # The chat-ops function's own: a linked Slack user's short-lived token, and linking.

@@ -12,6 +12,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from idp import deps
 from idp.api import context
+from idp.api.contract import answers
 from idp.audit import service as audit
 from idp.auth import slack_links
 from idp.observability import logger
@@ -25,6 +26,10 @@ router = Router()
 @router.post(
     "/auth/link-codes",
     summary="A one-time code linking your Slack account to you: type `/idp link <code>` in Slack",
+    responses=answers(
+        {201: "The code, shown this once"},
+        errors={404: "user_not_found: the caller has not signed in (POST /auth/token) yet"},
+    ),
 )
 def create_link_code() -> tuple[LinkCodeRead, int]:
     caller = context.caller(router)

@@ -13,6 +13,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from idp import deps
 from idp.api import context
+from idp.api.contract import answers
 from idp.audit.service import record as audit
 from idp.config import get_settings
 from idp.schemas.service_accounts import ServiceAccountCreate, ServiceAccountCreated, ServiceAccountRead
@@ -29,6 +30,10 @@ AccountName = Annotated[str, Path(min_length=1, max_length=63, description="serv
 @router.post(
     "/tenants/<tenant>/service-accounts",
     summary="Create a service account; the response is the only time its token is shown",
+    responses=answers(
+        {201: "Created, with its token (shown this once)"},
+        errors={409: "conflict: a service account of that name exists in the tenant; revoke it first"},
+    ),
 )
 def create_service_account(tenant: TenantName, body: ServiceAccountCreate) -> tuple[ServiceAccountCreated, int]:
     access = context.access(router)
@@ -64,6 +69,7 @@ def list_service_accounts(tenant: TenantName) -> list[ServiceAccountRead]:
 @router.delete(
     "/tenants/<tenant>/service-accounts/<name>",
     summary="Revoke a service account; its token stops working at once (repeating is harmless)",
+    responses=answers({200: "The service account, revoked"}, errors={404: "not_found: no such service account"}),
 )
 def revoke_service_account(tenant: TenantName, name: AccountName) -> ServiceAccountRead:
     access = context.access(router)

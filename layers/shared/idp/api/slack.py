@@ -12,6 +12,7 @@ from __future__ import annotations
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from idp import deps
+from idp.api.contract import answers
 from idp.auth import slack_deliveries, slack_links
 from idp.config import get_settings
 from idp.observability import logger
@@ -22,9 +23,17 @@ __all__ = ["router"]
 router = Router()
 
 TOKEN_TTL_SECONDS = 300
+_NOT_LINKED = "slack_not_linked: the Slack user is not linked to a platform user"
 
 
-@router.post("/auth/slack/token", summary="A linked Slack user's five-minute platform token (chat-ops only)")
+@router.post(
+    "/auth/slack/token",
+    summary="A linked Slack user's five-minute platform token (chat-ops only)",
+    responses=answers(
+        {200: "The token"},
+        errors={404: _NOT_LINKED, 502: "signing_keys_unavailable: the platform's signing keys cannot be read"},
+    ),
+)
 def exchange_token(body: SlackUserRef) -> SlackToken:
     issued = slack_links.exchange_slack_token(
         deps.database(),
@@ -41,6 +50,14 @@ def exchange_token(body: SlackUserRef) -> SlackToken:
 @router.post(
     "/auth/slack/links",
     summary="Link a Slack user by one-time code, or by the e-mail Slack confirms; or the link it has (chat-ops only)",
+    responses=answers(
+        {201: "Linked now", 200: "Linked before: the link it has"},
+        errors={
+            404: f"{_NOT_LINKED}, and no platform user has the e-mail Slack confirms",
+            429: "link_rate_limited: too many attempts with codes; wait ten minutes",
+            502: "slack_error: Slack's users.info failed",
+        },
+    ),
 )
 def link_slack_user(body: SlackLinkRequest) -> tuple[SlackLinkRead, int]:
     link, created = slack_links.link_slack_user(

@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from idp import deps
 from idp.api import context
+from idp.api.contract import answers
 from idp.config import get_settings
 from idp.deploy.apps import mark_tenant_apps_deleted
 from idp.schemas.tenants import MemberCreate, MemberRead, TenantCreate, TenantRead, TenantUpdate
@@ -18,6 +19,16 @@ from idp.tenants.service import TenantRecord
 __all__ = ["router"]
 
 router = Router()
+
+_NOT_READY = (
+    "kubernetes_unavailable / argocd_*: Kubernetes or Argo CD failed; the tenant is kept not_ready with the"
+    " reason, and a retry (or POST .../reconcile) finishes it"
+)
+_TAKEN = (
+    "namespace_taken / argocd_project_taken: a namespace or Argo CD project of that name exists and is not"
+    " this tenant's"
+)
+_KEEP_AN_OWNER = "conflict: the tenant must keep at least one owner"
 
 TenantName = Annotated[str, Path(min_length=1, max_length=63, description="tenant name")]
 
@@ -45,7 +56,14 @@ def to_read(tenant: TenantRecord) -> TenantRead:
     )
 
 
-@router.post("/tenants", summary="Create a tenant with its namespaces, quotas, policies and bindings")
+@router.post(
+    "/tenants",
+    summary="Create a tenant with its namespaces, quotas, policies and bindings",
+    responses=answers(
+        {201: "Created, ready", 200: "Repeated by its owner: an interrupted create finished, or nothing changed"},
+        errors={409: f"conflict: a tenant of that name exists (another's, or different); {_TAKEN}", 502: _NOT_READY},
+    ),
+)
 def create_tenant(body: TenantCreate) -> tuple[TenantRead, int]:
     tenant, created = flows.create_tenant(
         deps.database(), deps.kube(), deps.argocd(), context.caller(router), body, server=_server()
@@ -71,7 +89,11 @@ def get_tenant(tenant: TenantName) -> TenantRead:
     return to_read(context.access(router).tenant)
 
 
-@router.patch("/tenants/<tenant>", summary="Change display name, environments, quotas or repositories")
+@router.patch(
+    "/tenants/<tenant>",
+    summary="Change display name, environments, quotas or repositories",
+    responses=answers({200: "The tenant as changed"}, errors={409: _TAKEN, 502: _NOT_READY}),
+)
 def update_tenant(tenant: TenantName, body: TenantUpdate) -> TenantRead:
     updated = flows.update_tenant(
         deps.database(), deps.kube(), deps.argocd(), context.access(router), body, server=_server()
@@ -80,7 +102,12 @@ def update_tenant(tenant: TenantName, body: TenantUpdate) -> TenantRead:
 
 
 @router.delete(
-    "/tenants/<tenant>", summary="Delete the tenant's Argo CD apps, project and namespaces; the record stays"
+    "/tenants/<tenant>",
+    summary="Delete the tenant's Argo CD apps, project and namespaces; the record stays",
+    responses=answers(
+        {200: "The tenant, deleted"},
+        errors={502: "kubernetes_unavailable / argocd_*: Kubernetes or Argo CD failed part-way; retry the delete"},
+    ),
 )
 def delete_tenant(tenant: TenantName) -> TenantRead:
     return to_read(
@@ -90,7 +117,11 @@ def delete_tenant(tenant: TenantName) -> TenantRead:
     )
 
 
-@router.post("/tenants/<tenant>/reconcile", summary="Repair drift between the record and Kubernetes / Argo CD")
+@router.post(
+    "/tenants/<tenant>/reconcile",
+    summary="Repair drift between the record and Kubernetes / Argo CD",
+    responses=answers({200: "The tenant, reconciled"}, errors={409: _TAKEN, 502: _NOT_READY}),
+)
 def reconcile_tenant(tenant: TenantName) -> TenantRead:
     return to_read(
         flows.reconcile_tenant(deps.database(), deps.kube(), deps.argocd(), context.access(router), server=_server())
@@ -104,14 +135,25 @@ def list_members(tenant: TenantName) -> list[MemberRead]:
         return service.list_members(db, context.access(router).tenant)
 
 
-@router.post("/tenants/<tenant>/members", summary="Add a member or change their role")
+@router.post(
+    "/tenants/<tenant>/members",
+    summary="Add a member or change their role",
+    responses=answers({201: "The member, with their role"}, errors={409: _KEEP_AN_OWNER, 502: _NOT_READY}),
+)
 def add_member(tenant: TenantName, body: MemberCreate) -> tuple[MemberRead, int]:
     db, kube, argocd = deps.database(), deps.kube(), deps.argocd()
     member, _ = flows.add_member(db, kube, argocd, context.access(router), body, server=_server())
     return member, 201
 
 
-@router.delete("/tenants/<tenant>/members/<user>", summary="Remove a member")
+@router.delete(
+    "/tenants/<tenant>/members/<user>",
+    summary="Remove a member",
+    responses=answers(
+        {200: "The tenant without the member"},
+        errors={404: "not_found: the user is not a member", 409: _KEEP_AN_OWNER, 502: _NOT_READY},
+    ),
+)
 def remove_member(tenant: TenantName, user: Annotated[str, Path(min_length=1, max_length=254)]) -> TenantRead:
     db, kube, argocd = deps.database(), deps.kube(), deps.argocd()
     return to_read(flows.remove_member(db, kube, argocd, context.access(router), user, server=_server()))
