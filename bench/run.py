@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ["slack_ack.py", "deploy.py"]
+BENCHMARKS = ["cold_start.py", "slack_ack.py", "deploy.py"]
 
 
 def main() -> int:

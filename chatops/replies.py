@@ -10,7 +10,7 @@ from typing import Any
 
 from slack_blocks import ModalMetadata
 
-from idp.observability import logger
+import idp.observability as observability  # its Powertools logger is created on first use
 
 __all__ = ["reply", "response_url_of"]
 
@@ -32,12 +32,14 @@ def reply(body: dict[str, Any], text: str, blocks: list[dict[str, Any]] | None =
 
     url = response_url_of(body)
     if url is None:
-        logger.warning("no response_url to reply to", extra={"type": body.get("type")})
+        observability.logger.warning("no response_url to reply to", extra={"type": body.get("type")})
         return False
     result = WebhookClient(url, timeout=5).send(
         text=text, blocks=blocks, response_type="ephemeral", replace_original=False
     )
     if result.status_code != 200:
-        logger.warning("response_url post failed", extra={"status": result.status_code, "body": result.body[:200]})
+        observability.logger.warning(
+            "response_url post failed", extra={"status": result.status_code, "body": result.body[:200]}
+        )
         return False
     return True

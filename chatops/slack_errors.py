@@ -18,8 +18,8 @@ from replies import reply
 from slack_blocks import error_view
 from slack_bolt import BoltRequest, BoltResponse
 
+import idp.observability as observability  # its Powertools logger is created on first use
 from idp.errors import Forbidden, IdpError, InvalidInput
-from idp.observability import logger
 
 __all__ = ["handle_error", "message_for", "replied_errors"]
 
@@ -37,14 +37,16 @@ def message_for(error: Exception) -> str:
                     lines.append(f"• `{detail.get('field', '?')}`: {detail['message']}")
         return "\n".join(lines)
     reference = uuid.uuid4().hex[:12]
-    logger.exception("chat-ops request failed", extra={"reference": reference})
+    observability.logger.exception("chat-ops request failed", extra={"reference": reference})
     return f":boom: Something went wrong on our side. Quote reference `{reference}` when reporting it."
 
 
 def handle_error(error: Exception, body: dict[str, Any], request: BoltRequest) -> BoltResponse:
     text = message_for(error)
     if isinstance(error, IdpError) and error.status >= 500:
-        logger.warning("chat-ops request failed downstream", extra={"code": error.code, "error": error.message})
+        observability.logger.warning(
+            "chat-ops request failed downstream", extra={"code": error.code, "error": error.message}
+        )
     if request.lazy_only:
         reply(body, text)  # nobody reads a lazy invocation's HTTP answer
         return BoltResponse(status=200, body="")
@@ -65,5 +67,7 @@ def replied_errors(body: dict[str, Any]) -> Iterator[None]:
         yield
     except Exception as error:
         if isinstance(error, IdpError) and error.status >= 500:
-            logger.warning("chat-ops work failed downstream", extra={"code": error.code, "error": error.message})
+            observability.logger.warning(
+                "chat-ops work failed downstream", extra={"code": error.code, "error": error.message}
+            )
         reply(body, message_for(error))

@@ -20,9 +20,9 @@ from command_parser import parse
 from delivery_keys import delivery_key
 from slack_bolt import BoltContext, BoltRequest, BoltResponse
 
+import idp.observability as observability  # its Powertools logger is created on first use
 from idp.config import get_settings
 from idp.errors import Forbidden, InvalidInput
-from idp.observability import logger
 
 __all__ = ["dedupe", "resolve_caller"]
 
@@ -37,7 +37,7 @@ def dedupe(req: BoltRequest, body: dict[str, Any], next: Callable[[], BoltRespon
     if found is not None and not chatops_api(_api_url(req)).claim_delivery(*found):
         retries = req.headers.get("x-slack-retry-num") or []
         retry = retries[0] if retries else None
-        logger.info("duplicate slack delivery dropped", extra={"key": found[0], "retry_num": retry})
+        observability.logger.info("duplicate slack delivery dropped", extra={"key": found[0], "retry_num": retry})
         return BoltResponse(status=200, body="")
     return next()
 

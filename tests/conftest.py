@@ -23,12 +23,14 @@ if TYPE_CHECKING:
     from idp_local.emulators.argocd import ArgoCdEmulator
     from idp_local.emulators.kubernetes import KubernetesEmulator
     from idp_local.emulators.oidc import OidcIssuer
+    from idp_local.emulators.secrets_extension import SecretsExtensionEmulator
     from idp_local.gateway import LocalGateway
     from idp_local.poller import DeployPoller
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_TEST_DATABASE = "postgresql://postgres@127.0.0.1:5432/test"
 TEST_KEYS_SECRET_ID = "idp/test/jwt-signing-keys"
+SESSION_TOKEN = "test-session-token"  # AWS_SESSION_TOKEN, which the Parameters and Secrets extension asks for
 TEST_OIDC_AUDIENCE = "idp-test-client"  # the platform's client id at the test OIDC issuer
 # The chat-ops role as template.yaml names it locally (stack "local"): the only caller the auth
 # function admits on /auth/slack/*; the gateway knows the test AWS key as a session of it.
@@ -137,6 +139,19 @@ def aws_endpoint() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def secrets_extension(aws_endpoint: str) -> Iterator[SecretsExtensionEmulator]:
+    """The AWS Parameters and Secrets extension's endpoint (emulated, moto behind it, its cache off as
+    template.yaml runs it), through which `platform_env`'s functions read their secrets, as on AWS."""
+    import boto3
+
+    from idp_local.emulators.secrets_extension import SecretsExtensionEmulator
+
+    client = boto3.client("secretsmanager", endpoint_url=aws_endpoint, **_boto_args())
+    with SecretsExtensionEmulator(client, token=SESSION_TOKEN, cache_enabled=False) as emulator:
+        yield emulator
+
+
+@pytest.fixture(scope="session")
 def signing_keys(aws_endpoint: str) -> str:
     """The test key set's secret id, created once in moto."""
     import boto3
@@ -173,14 +188,19 @@ def platform_env(
     kubeconfig: Path,
     aws_endpoint: str,
     signing_keys: str,
+    secrets_extension: SecretsExtensionEmulator,
     oidc_issuer: OidcIssuer,
     argocd: ArgoCdEmulator,
 ) -> Iterator[None]:
-    """The environment a deployed function would have, pointed at the test database and emulators."""
+    """The environment a deployed function would have, pointed at the test database and emulators
+    (its secrets read through the Parameters and Secrets extension, as with SecretsExtensionLayerArn)."""
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("DATABASE_SCHEMA", database_schema)
     monkeypatch.setenv("AWS_ENDPOINT_URL", aws_endpoint)
     for name, value in _AWS_ENV.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_SESSION_TOKEN", SESSION_TOKEN)
+    for name, value in secrets_extension.environment().items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("JWT_KEYS_SECRET_ID", signing_keys)
     monkeypatch.setenv("OIDC_ISSUER", oidc_issuer.url)
@@ -312,3 +332,20 @@ def deploy_poller(platform_env: None, db: Database) -> Iterator[DeployPoller]:
     poller = DeployPoller(get_settings(), interval=0.05).start()
     yield poller
     poller.stop()
+
+
+# Sections a test adds to the end of the run's output (make test runs without -s): title -> lines.
+# tests/test_openapi_fuzz.py reports what schemathesis did there.
+TERMINAL_REPORT = pytest.StashKey[dict[str, list[str]]]()
+
+
+@pytest.fixture
+def terminal_report(request: pytest.FixtureRequest) -> dict[str, list[str]]:
+    return request.config.stash.setdefault(TERMINAL_REPORT, {})
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    for title, lines in config.stash.get(TERMINAL_REPORT, {}).items():
+        terminalreporter.section(title)
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import typer
 
-from idp_cli.commands import apps, auth, deploys, members, tenants, tokens
+from idp_cli.commands import apps, auth, deploys, members, outbox, tenants, tokens
 from idp_cli.commands._common import global_options
 
-app = typer.Typer(help="Internal Developer Platform", no_args_is_help=True, add_completion=False)
+# Plain (click's) help, not Rich's: `idp --help` then loads no Rich (~150 ms here; bench/cold_start.py).
+app = typer.Typer(help="Internal Developer Platform", no_args_is_help=True, add_completion=False, rich_markup_mode=None)
 app.callback()(global_options)  # --output / --api-url before any API command
 app.command()(auth.login)
 app.command()(auth.logout)
@@ -27,6 +28,7 @@ app.command("deployment")(deploys.deployment)
 app.command("approve")(deploys.approve)
 app.command("reject")(deploys.reject)
 app.add_typer(apps.policy_app, name="deploy-policy")
+app.add_typer(outbox.app, name="outbox")  # operator: DATABASE_URL, through idp_local.operator
 
 
 @app.command()

@@ -1,7 +1,8 @@
 """Rendering: rich tables for people, JSON or YAML on stdout for machines, a spinner on stderr.
 
 Only data goes to stdout; messages, warnings, the spinner and progress lines go to stderr,
-and the spinner only when stderr is a terminal.
+and the spinner only when stderr is a terminal. Rich and pydantic are imported when something
+is rendered, not with this module: `idp --help` needs neither (bench/cold_start.py).
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from pydantic import BaseModel
-from rich.console import Console
-from rich.table import Table
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+    from rich.console import Console
 
 __all__ = [
     "OutputFormat",
@@ -42,6 +44,8 @@ class OutputFormat(StrEnum):
 
 
 def _stdout() -> Console:
+    from rich.console import Console
+
     console = Console(highlight=False)
     if not console.is_terminal:  # piped: one row per line, whatever the width
         console.width = 1000
@@ -49,10 +53,14 @@ def _stdout() -> Console:
 
 
 def _stderr() -> Console:
+    from rich.console import Console
+
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _plain(data: BaseModel | Sequence[BaseModel] | dict[str, Any]) -> Any:
+    from pydantic import BaseModel
+
     if isinstance(data, BaseModel):
         return data.model_dump(mode="json")
     if isinstance(data, dict):
@@ -104,6 +112,8 @@ def render_table(columns: Sequence[str], rows: Sequence[Row], *, empty: str = "n
     if not rows:
         info(empty)
         return
+    from rich.table import Table
+
     table = Table(header_style="bold", box=None, pad_edge=False)
     for column in columns:
         table.add_column(column, overflow="fold")
@@ -113,6 +123,8 @@ def render_table(columns: Sequence[str], rows: Sequence[Row], *, empty: str = "n
 
 
 def render_detail(fields: Sequence[tuple[str, Any]]) -> None:
+    from rich.table import Table
+
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
     table.add_column(overflow="fold")

@@ -4,7 +4,8 @@ Each dependency is the real thing when configured and an embedded stand-in other
 and every choice is announced:
 - PostgreSQL: DATABASE_URL, else `pgserver` (a real PostgreSQL 16 in a wheel, Unix socket);
 - AWS: AWS_ENDPOINT_URL, else moto's server (Secrets Manager holds the platform tokens'
-  RS256 key set, JWT_KEYS_SECRET_ID, created if missing);
+  RS256 key set, JWT_KEYS_SECRET_ID, created if missing), read by every function through the AWS
+  Parameters and Secrets extension's endpoint, emulated on IDP_SECRETS_EXTENSION_PORT (2773);
 - sign-in: OIDC_ISSUER, else the local OIDC issuer on IDP_OIDC_PORT (default 8002);
 - Kubernetes: KUBECONFIG / KUBERNETES_MODE, else the Kubernetes API emulator;
 - Slack: SLACK_BOT_TOKEN (with SLACK_SIGNING_SECRET), else the Slack emulator on
@@ -74,6 +75,7 @@ class DevPlatform:
     slack_url: str | None = None  # the Slack emulator, when started
     argocd_url: str = ""
     argocd_emulated: bool = False  # the Argo CD emulator stands in for Argo CD
+    aws_emulated: bool = False  # moto's server stands in for AWS
 
     def start(self) -> DevPlatform:
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -132,6 +134,7 @@ class DevPlatform:
             server.start()
             self._stops.append(server.stop)
             use_local_aws(f"http://127.0.0.1:{port}")
+            self.aws_emulated = True
             log.info("AWS: no AWS_ENDPOINT_URL, started moto server at %s", os.environ["AWS_ENDPOINT_URL"])
         secret_id = os.environ.setdefault("JWT_KEYS_SECRET_ID", JWT_KEYS_SECRET_NAME)
         created = ensure_local_signing_keys(secret_id)
@@ -139,6 +142,38 @@ class DevPlatform:
         if not os.environ.get("PLATFORM_ADMINS"):
             os.environ["PLATFORM_ADMINS"] = json.dumps([LOCAL_PLATFORM_ADMIN])
             log.info("Platform admins: no PLATFORM_ADMINS, using %s", LOCAL_PLATFORM_ADMIN)
+        self._secrets_extension()
+
+    def _secrets_extension(self) -> None:
+        """The AWS Parameters and Secrets extension's endpoint, emulated: every function reads its
+        secrets through it (idp.env.read_secret), as on AWS with the template's SecretsExtensionLayerArn."""
+        if os.environ.get("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"):
+            log.info(
+                "Secrets: through the Parameters and Secrets extension on port %s (its variable is set)",
+                os.environ["PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"],
+            )
+            return
+        if not os.environ.get("AWS_SESSION_TOKEN"):
+            if not self.aws_emulated:  # real credentials: a made-up session token would break them
+                log.info("Secrets: read with boto3 (no AWS_SESSION_TOKEN to show a Parameters and Secrets extension)")
+                return
+            os.environ["AWS_SESSION_TOKEN"] = secrets.token_urlsafe(24)  # what Lambda sets; moto takes any
+        import boto3
+
+        from idp_local.emulators.secrets_extension import SecretsExtensionEmulator
+
+        port = int(os.environ.get("IDP_SECRETS_EXTENSION_PORT", "2773"))
+        emulator = SecretsExtensionEmulator(
+            boto3.client("secretsmanager"), token=os.environ["AWS_SESSION_TOKEN"], port=port, cache_enabled=False
+        ).start()
+        self._stops.append(emulator.stop)
+        os.environ.update(emulator.environment())
+        log.info(
+            "Secrets: the AWS Parameters and Secrets extension's endpoint emulated at %s, serving %s's Secrets "
+            "Manager (its cache off, as template.yaml runs it); every function reads its secrets through it",
+            emulator.base_url,
+            "moto" if self.aws_emulated else os.environ["AWS_ENDPOINT_URL"],
+        )
 
     def _oidc(self) -> None:
         if os.environ.get("OIDC_ISSUER"):

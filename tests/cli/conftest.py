@@ -16,4 +16,4 @@ def platform_logger_outside_the_cli() -> None:
     `idp login`, that is the CliRunner's stream, closed when the command ends, and every later
     log line becomes a "--- Logging error ---" traceback in the stderr of the commands that follow.
     """
-    importlib.import_module("idp.observability")
+    getattr(importlib.import_module("idp.observability"), "logger")  # noqa: B009 - created on first use

@@ -35,6 +35,9 @@ CONFIGURED = (
     "ARGOCD_TOKEN",
     "ARGOCD_TOKEN_SECRET_ID",
     "DEPLOY_POLL_INTERVAL_SECONDS",
+    "AWS_SESSION_TOKEN",
+    "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT",
+    "PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED",
 )
 
 
@@ -46,6 +49,7 @@ def test_dev_platform_on_embedded_defaults(tmp_path: Path, caplog: pytest.LogCap
     os.environ["IDP_OIDC_PORT"] = str(free_port())
     os.environ["IDP_SLACK_PORT"] = str(free_port())
     os.environ["IDP_ARGOCD_PORT"] = str(free_port())
+    os.environ["IDP_SECRETS_EXTENSION_PORT"] = str(free_port())
     reset_settings()
     reset_database()
     reset_kube_client()
@@ -64,6 +68,9 @@ def test_dev_platform_on_embedded_defaults(tmp_path: Path, caplog: pytest.LogCap
         assert "Deploy poller: a background thread polls every 1 s" in announced
         assert "stands in for the EventBridge schedule" in announced
         assert "Platform token keys: Secrets Manager secret" in announced
+        # Every function reads its secrets through the emulated Parameters and Secrets extension.
+        assert "the AWS Parameters and Secrets extension's endpoint emulated at" in announced
+        assert os.environ["PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"] == os.environ["IDP_SECRETS_EXTENSION_PORT"]
         assert "Migrations: 0001_tenants.sql" in announced
         assert platform.oidc_url is not None
 

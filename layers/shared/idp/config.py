@@ -2,7 +2,8 @@
 
 Settings come from environment variables, optionally from a YAML file named by
 `IDP_CONFIG_FILE` (environment wins), and secrets from AWS Secrets Manager when a
-`*_secret_id` is configured (fetched through Powertools Parameters and cached).
+`*_secret_id` is configured (`read_secret`: through the AWS Parameters and Secrets Lambda
+Extension when the function has it, else Powertools Parameters; cached five minutes).
 
 On Lambda each function has its own process and environment. The local runner runs every
 function of the template in one process, so it wraps each invocation in
@@ -14,57 +15,59 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import os
+import json
+import types
+import typing
 from collections.abc import Iterator, Mapping
-from contextvars import Context, ContextVar
-from pathlib import Path
+from contextvars import Context
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
-from pydantic_settings.sources.utils import parse_env_vars
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+# read_secret, the one place that decides how a secret is read (the AWS Parameters and Secrets
+# extension, else boto3), lives in idp.env so that the authorizer reaches it without this module.
+from idp.env import function_variables, read_secret, variables
+from idp.env import reset as reset_env
 
 __all__ = ["Settings", "function_environment", "get_settings", "read_secret", "reset_settings"]
 
 KubernetesMode = Literal["kubeconfig", "incluster", "eks"]
 
 
-class _YamlFileSource(PydanticBaseSettingsSource):
-    """Reads the optional YAML file; keys are the settings' field names."""
-
-    def __init__(self, settings_cls: type[BaseSettings]) -> None:
-        super().__init__(settings_cls)
-        path = os.environ.get("IDP_CONFIG_FILE")
-        self._data: dict[str, Any] = {}
-        if path:
-            import yaml
-
-            loaded = yaml.safe_load(Path(path).read_text()) or {}
-            if not isinstance(loaded, dict):
-                raise ValueError(f"{path}: expected a mapping of setting names to values")
-            self._data = {str(k).lower(): v for k, v in loaded.items()}
-
-    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
-        return self._data.get(field_name), field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        return {k: v for k, v in self._data.items() if k in self.settings_cls.model_fields}
+# The variables of the function being invoked (local runner only), as sorted (name, value) pairs;
+# idp.env holds them, so the authorizer's light settings see them too.
+_function_variables = function_variables
 
 
-# The variables of the function being invoked (local runner only), as sorted (name, value) pairs.
-_function_variables: ContextVar[tuple[tuple[str, str], ...]] = ContextVar("idp_function_variables", default=())
+def _is_complex(annotation: Any) -> bool:
+    """A list, dict, set or tuple (or an optional one): given as JSON in a variable."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return any(_is_complex(arg) for arg in typing.get_args(annotation) if arg is not type(None))
+    return (typing.get_origin(annotation) or annotation) in (list, dict, set, frozenset, tuple)
 
 
-class _FunctionEnvironmentSource(EnvSettingsSource):
-    """The invoked function's own variables, parsed exactly as environment variables are."""
+def _configured(model: type[BaseModel]) -> dict[str, Any]:
+    """The fields that are set, from the function's variables, the environment, or the YAML file
+    (idp.env.variables: names case-insensitive, that order); lists and dicts as JSON."""
+    found = variables(model.model_fields)
+    for name, value in found.items():
+        if isinstance(value, str) and _is_complex(model.model_fields[name].annotation):
+            try:
+                found[name] = json.loads(value)
+            except ValueError:
+                raise ValueError(f'{name.upper()} must be JSON, e.g. ["a", "b"]') from None
+    return found
 
-    def _load_env_vars(self) -> Mapping[str, str | None]:
-        variables = dict(_function_variables.get())
-        return parse_env_vars(variables, self.case_sensitive, self.env_ignore_empty, self.env_parse_none_str)
 
+class Settings(BaseModel):
+    """Every setting, read as pydantic-settings would (names case-insensitive, lists and dicts as JSON;
+    keyword arguments first, then `_configured`), without its import (~40-70 ms of every cold start
+    here, README "Cold starts")."""
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
+    model_config = ConfigDict(extra="ignore", validate_default=True)
+
+    def __init__(self, **values: Any) -> None:
+        super().__init__(**{**_configured(type(self)), **values})
 
     # Database: postgresql://user:pass@host:port/db, or ...?host=/socket/dir for a Unix socket.
     database_url: SecretStr | None = None
@@ -151,20 +154,6 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     enable_swagger: bool = False
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        yaml_file = _YamlFileSource(settings_cls)
-        if _function_variables.get():  # the local runner's function: its own variables win
-            return (init_settings, _FunctionEnvironmentSource(settings_cls), env_settings, yaml_file)
-        return (init_settings, env_settings, yaml_file)
-
     def resolved_database_url(self, *, force: bool = False) -> str:
         """The URL; from its secret when one is configured (`force`: read anew, after a rotation)."""
         if self.database_secret_id:
@@ -228,25 +217,6 @@ def _settings_with(variables: tuple[tuple[str, str], ...]) -> Settings:
 
 def reset_settings() -> None:
     """Forget cached settings and secrets (tests and the local runner change the environment)."""
-    global _secrets
     _process_settings.cache_clear()
     _settings_with.cache_clear()
-    _secrets = None
-
-
-_secrets: Any = None
-
-
-def read_secret(secret_id: str, *, force: bool = False) -> str:
-    """A Secrets Manager value, cached by Powertools for five minutes (`force` reads it anew).
-
-    Our own provider (not Powertools' module default) so that `reset_settings` also drops
-    the boto3 client and its endpoint along with the cached values.
-    """
-    global _secrets
-    if _secrets is None:
-        from aws_lambda_powertools.utilities.parameters import SecretsProvider
-
-        _secrets = SecretsProvider()
-    value = _secrets.get(secret_id, max_age=300, force_fetch=force)
-    return value if isinstance(value, str) else value.decode()
+    reset_env()

@@ -8,12 +8,12 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
-from idp.clients.kubernetes import KubeClient, kube_client_from_settings
 from idp.config import Settings, get_settings
 from idp.db import Database, get_database
 
 if TYPE_CHECKING:
     from idp.clients.argocd import ArgoCdClient
+    from idp.clients.kubernetes import KubeClient
     from idp.clients.slack import SlackClient
     from idp.deploy.notifications import Notifier
 
@@ -29,6 +29,8 @@ def database() -> Database:
 
 
 def kube() -> KubeClient:
+    from idp.clients.kubernetes import kube_client_from_settings  # only the tenant function talks to Kubernetes
+
     return kube_client_from_settings(get_settings())
 
 

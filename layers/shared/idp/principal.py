@@ -7,13 +7,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 __all__ = ["Caller"]
 
 
 class Caller(BaseModel):
     """The authenticated principal of one request, plus where the request came from (for audit)."""
+
+    model_config = ConfigDict(defer_build=True)  # validator built on first use, not at import
 
     user_id: str
     kind: Literal["user", "service_account"] = "user"

@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from idp.schemas.deploy import DeploymentRead
 
@@ -49,6 +49,8 @@ Block = dict[str, Any]
 
 class SlackMessage(BaseModel):
     """What `chat.postMessage` / `chat.update` send: the notification text and the blocks."""
+
+    model_config = ConfigDict(defer_build=True)  # validator built on first use, not at import
 
     text: str
     blocks: list[Block]

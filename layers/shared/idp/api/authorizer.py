@@ -8,20 +8,27 @@ carries the reason; the template's ACCESS_DENIED gateway response turns it into 
 Two kinds of bearer token are accepted: platform JWTs (RS256, checked against the key set
 in Secrets Manager) and service-account tokens (`idp_sa_...`, looked up in the database).
 The database and its driver are touched only when a service-account token arrives, so the
-authorizer's cold start stays free of pg8000.
+authorizer's cold start stays free of pg8000; and a platform JWT's path imports no pydantic and
+no boto3 (the settings are `idp.env.AuthorizerSettings`, or any with the
+same values, such as `idp.config.Settings`).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
-from idp.auth.tokens import verify_token
-from idp.config import Settings
+from idp.auth.tokens import VerifySettings, verify_token
 from idp.errors import Unauthenticated
 
-__all__ = ["SERVICE_ACCOUNT_TOKEN_PREFIX", "authorize_request", "bearer_token"]
+__all__ = ["SERVICE_ACCOUNT_TOKEN_PREFIX", "AuthorizerConfig", "authorize_request", "bearer_token"]
 
 SERVICE_ACCOUNT_TOKEN_PREFIX = "idp_sa_"
+
+
+class AuthorizerConfig(VerifySettings, Protocol):
+    @property
+    def platform_admins(self) -> Sequence[str]: ...
 
 
 def bearer_token(headers: dict[str, str] | None) -> str:
@@ -72,7 +79,7 @@ def _service_account_context(token: str) -> tuple[str, dict[str, Any]]:
     }
 
 
-def authorize_request(event: dict[str, Any], settings: Settings) -> dict[str, Any]:
+def authorize_request(event: dict[str, Any], settings: AuthorizerConfig) -> dict[str, Any]:
     resource = _api_wildcard(str(event.get("methodArn", "*")))
     try:
         token = bearer_token(event.get("headers"))

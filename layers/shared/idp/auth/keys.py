@@ -15,8 +15,8 @@ A token naming a key the cached set lacks makes the verifier re-read the secret 
 a minute, `idp.auth.tokens`), so tokens of a new key verify everywhere within a minute.
 
 `cryptography` and `jwt` are imported lazily, and the Secrets Manager writes (operators'
-`ensure_keys`, `rotate_keys`) live in `idp.clients.secrets`: importing this module stays
-cheap for the authorizer's cold start.
+`ensure_keys`, `rotate_keys`) live in `idp.clients.secrets`. The authorizer does not import this
+module at all: it verifies with `idp.auth.public_keys`, which reads the same secret without pydantic.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from idp.clients import secrets
 from idp.config import Settings, read_secret
@@ -50,6 +50,8 @@ _CODE = "signing_keys_unavailable"
 
 class SigningKey(BaseModel):
     """One key of the set: the current one has its private half, retired ones may have only the public."""
+
+    model_config = ConfigDict(defer_build=True)  # validator built on first use, not at import
 
     kid: str = Field(min_length=1)
     private_pem: SecretStr | None = None
@@ -108,6 +110,8 @@ class SigningKey(BaseModel):
 class KeySet(BaseModel):
     """The signing key (`current`, with its private half) and the retired keys that still verify."""
 
+    model_config = ConfigDict(defer_build=True)  # validator built on first use, not at import
+
     current: SigningKey
     previous: list[SigningKey] = Field(default_factory=list)
 
@@ -141,11 +145,9 @@ def load_keyset(settings: Settings, *, force: bool = False) -> KeySet:
     global _last_loaded
     if not settings.jwt_keys_secret_id:
         raise RuntimeError("JWT_KEYS_SECRET_ID is not configured")
-    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
-
     try:
         raw = read_secret(settings.jwt_keys_secret_id, force=force)
-    except GetParameterError as exc:
+    except DownstreamError as exc:
         raise DownstreamError("the platform signing keys are unavailable", code="signing_keys_unavailable") from exc
     with _load_lock:
         if _last_loaded is not None and _last_loaded[0] == raw:

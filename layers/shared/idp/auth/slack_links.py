@@ -31,7 +31,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from idp.auth import slack_deliveries
 from idp.auth.keys import KeySet
@@ -79,6 +79,8 @@ _LINK_COLUMNS = "slack_team_id, slack_user_id, user_id, linked_via, linked_at"
 class SlackLink(BaseModel):
     """A Slack user (workspace and user id) acting as a platform user."""
 
+    model_config = ConfigDict(defer_build=True)  # validator built on first use, not at import
+
     slack_team_id: str
     slack_user_id: str
     user_id: str
@@ -88,6 +90,8 @@ class SlackLink(BaseModel):
 
 class LinkCodeIssued(BaseModel):
     """A new link code: shown once to the user who asked for it, never stored in clear."""
+
+    model_config = ConfigDict(defer_build=True)  # validator built on first use, not at import
 
     code: str
     expires_at: datetime

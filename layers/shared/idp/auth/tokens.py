@@ -4,36 +4,100 @@ RS256 only, signed with the key set's current key and naming it in the `kid` hea
 verification picks the key by `kid` among the current and previous keys. The algorithm
 allow-list is `["RS256"]` and the header is checked before any key is chosen, so
 `alg: none` and HS/RS confusion (a token MACed with the public key) are refused.
+
+Verifying is the authorizer's whole job, so its path imports no pydantic (half its floor again,
+README "Cold starts"): the keys come from `idp.auth.public_keys`, the claims are a NamedTuple
+checked field by field, and the settings are anything with the four `jwt_*` values
+(`idp.config.Settings`, or the authorizer's `idp.env.AuthorizerSettings`). Issuing, the auth
+function's, uses `idp.auth.keys`' pydantic key set, imported when a token is issued.
 """
 
 from __future__ import annotations
 
 import time
-import uuid
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-from pydantic import BaseModel
-
-from idp.auth.keys import KeySet, load_keyset
+from idp.auth.public_keys import load_public_keys
 from idp.clients.jwt_errors import unauthenticated_from
-from idp.config import Settings
 from idp.errors import Unauthenticated
 
-__all__ = ["ALGORITHM", "TokenClaims", "issue_token", "verify_token"]
+if TYPE_CHECKING:
+    from idp.auth.keys import KeySet
+    from idp.config import Settings
+
+__all__ = ["ALGORITHM", "TokenClaims", "VerifySettings", "issue_token", "verify_token"]
 
 ALGORITHM = "RS256"
 _MAX_TOKEN_LENGTH = 8192
 
 
-class TokenClaims(BaseModel):
+class VerifySettings(Protocol):
+    """What verifying a platform token reads of the settings."""
+
+    @property
+    def jwt_issuer(self) -> str: ...
+    @property
+    def jwt_audience(self) -> str: ...
+    @property
+    def jwt_leeway_seconds(self) -> int: ...
+    @property
+    def jwt_keys_secret_id(self) -> str | None: ...
+
+
+class _PublicKeySource(Protocol):
+    def public_key(self) -> Any: ...
+
+
+class VerificationKeys(Protocol):
+    """A key set to verify with: `idp.auth.public_keys.PublicKeySet`, or `idp.auth.keys.KeySet`."""
+
+    def verification_key(self, kid: str) -> _PublicKeySource | None: ...
+
+
+class TokenClaims(NamedTuple):
+    """The claims of a verified platform token (a NamedTuple: cheaper to define than a dataclass)."""
+
     sub: str
+    exp: int
+    iat: int
+    jti: str
     email: str | None = None
     name: str | None = None
     kind: str = "user"
     platform_admin: bool = False
-    exp: int
-    iat: int
-    jti: str
+
+    @classmethod
+    def from_payload(cls, payload: Mapping[str, Any]) -> TokenClaims:
+        """The claims of a decoded token; ValueError naming the first claim of the wrong type."""
+
+        def optional_text(name: str) -> str | None:
+            value = payload.get(name)
+            if value is not None and not isinstance(value, str):
+                raise ValueError(f"claim {name} must be a string")
+            return value
+
+        def number(name: str) -> int:
+            value = payload.get(name)
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError(f"claim {name} must be an integer")
+            return value
+
+        sub, kind, admin = payload.get("sub"), payload.get("kind", "user"), payload.get("platform_admin", False)
+        if not isinstance(sub, str) or not isinstance(kind, str) or not isinstance(admin, bool):
+            raise ValueError("claims sub and kind must be strings, platform_admin a boolean")
+        return cls(
+            sub=sub,
+            exp=number("exp"),
+            iat=number("iat"),
+            jti=optional_text("jti") or "",
+            email=optional_text("email"),
+            name=optional_text("name"),
+            kind=kind,
+            platform_admin=admin,
+        )
 
 
 def issue_token(
@@ -47,7 +111,11 @@ def issue_token(
     keyset: KeySet | None = None,
 ) -> str:
     """A platform token for `subject`, valid `ttl_seconds` (default `JWT_TTL_SECONDS`)."""
+    import uuid
+
     import jwt
+
+    from idp.auth.keys import load_keyset
 
     keyset = keyset or load_keyset(settings)
     now = int(time.time())
@@ -68,7 +136,7 @@ def issue_token(
     return jwt.encode(claims, key.private_key(), algorithm=ALGORITHM, headers={"kid": key.kid})
 
 
-def _verification_key(token: str, keyset: KeySet) -> Any:
+def _verification_key(token: str, keyset: VerificationKeys) -> Any:
     import jwt
 
     if not token or len(token) > _MAX_TOKEN_LENGTH:
@@ -101,18 +169,18 @@ def _may_refresh_keys() -> bool:
     return True
 
 
-def verify_token(settings: Settings, token: str, *, keyset: KeySet | None = None) -> TokenClaims:
+def verify_token(settings: VerifySettings, token: str, *, keyset: VerificationKeys | None = None) -> TokenClaims:
     """The token's claims, or Unauthenticated saying what is wrong (never echoing the token)."""
     import jwt
 
     try:
-        public_key = _verification_key(token, keyset or load_keyset(settings))
+        public_key = _verification_key(token, keyset or load_public_keys(settings))
     except Unauthenticated as exc:
         # A kid we do not know may be a key rotated in after our cached read of the secret:
         # re-read it, at most once a minute so that made-up kids cannot flood Secrets Manager.
         if exc.code != "token_unknown_key" or keyset is not None or not _may_refresh_keys():
             raise
-        public_key = _verification_key(token, load_keyset(settings, force=True))
+        public_key = _verification_key(token, load_public_keys(settings, force=True))
     try:
         claims = jwt.decode(
             token,
@@ -128,6 +196,6 @@ def verify_token(settings: Settings, token: str, *, keyset: KeySet | None = None
     if not isinstance(claims.get("sub"), str) or not claims["sub"] or claims.get("kind", "user") != "user":
         raise Unauthenticated("token subject is malformed", code="token_invalid")
     try:
-        return TokenClaims.model_validate({**claims, "jti": claims.get("jti") or ""})
+        return TokenClaims.from_payload(claims)
     except ValueError as exc:
         raise Unauthenticated("token claims are malformed", code="token_invalid") from exc

@@ -17,7 +17,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from idp.clients.jwt_errors import unauthenticated_from
 from idp.errors import DownstreamError, Unauthenticated
@@ -43,6 +43,8 @@ _JWKS_MAX_AGE_SECONDS = 3600.0  # refetch now and then, so keys the issuer remov
 
 class OidcIdentity(BaseModel):
     """Who a verified token says the caller is."""
+
+    model_config = ConfigDict(defer_build=True)  # validator built on first use, not at import
 
     subject: str
     email: str | None = None

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from idp.audit.service import record as audit
 from idp.clients.argocd import ArgoCdClient, ArgoCdError
@@ -22,9 +22,10 @@ from idp.errors import Conflict, DownstreamError, InvalidInput, NotFound
 from idp.kube_names import namespace_name
 from idp.principal import Caller
 from idp.schemas.deploy import AppCreate, AppEnvironmentStatus, AppRead, AppStatus
-from idp.tenants import service as tenants
-from idp.tenants.access import TenantAccess
-from idp.tenants.service import TenantRecord
+
+if TYPE_CHECKING:  # the deploy poller reaches this module and needs no tenant models
+    from idp.tenants.access import TenantAccess
+    from idp.tenants.service import TenantRecord
 
 __all__ = [
     "AppRecord",
@@ -41,6 +42,8 @@ __all__ = [
 
 
 class AppRecord(BaseModel):
+    model_config = ConfigDict(defer_build=True)  # validator built on first use, not at import
+
     id: str
     tenant_id: str
     tenant: str
@@ -197,6 +200,8 @@ def _check_spec(db: Database, tenant: TenantRecord, spec: AppCreate) -> list[str
             argocd_objects.application_name(tenant.name, spec.name, env)
         except ValueError as exc:
             raise InvalidInput(str(exc), details=[{"field": "name", "message": str(exc)}]) from None
+    from idp.tenants import service as tenants
+
     allowed = tenants.list_repositories(db, tenant)
     if spec.repo_url not in allowed:
         listing = ", ".join(allowed) if allowed else "none yet (an owner adds them with PATCH /tenants/{tenant})"

@@ -36,7 +36,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from idp.db import Database
 
@@ -77,6 +77,8 @@ NOTIFICATION_KINDS: tuple[NotificationKind, ...] = (
 
 
 class NotificationRecord(BaseModel):
+    model_config = ConfigDict(defer_build=True)  # validator built on first use, not at import
+
     id: int
     deployment_id: str
     kind: NotificationKind
@@ -99,6 +101,8 @@ class NotificationRecord(BaseModel):
 
 class ParkedNotification(BaseModel):
     """A parked row as an operator sees it (`idp outbox list`)."""
+
+    model_config = ConfigDict(defer_build=True)  # validator built on first use, not at import
 
     id: int
     deployment_id: str

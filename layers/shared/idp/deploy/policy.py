@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING
 
 from idp.deploy.service import PolicyRow
 from idp.schemas.deploy import DeployPolicyRead
-from idp.schemas.tenants import MemberRead
 from idp.tenants.argocd_project import IN_CLUSTER
 
 if TYPE_CHECKING:
     from idp.config import Settings
+    from idp.schemas.tenants import MemberRead  # annotations only: the poller needs no tenant models
 
 __all__ = ["APPROVER_ROLES", "DeployConfig", "approvers", "effective_policy", "needs_approval"]
 

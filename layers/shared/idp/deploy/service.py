@@ -17,7 +17,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from idp.db import Database
 from idp.schemas.deploy import DeploymentKind, DeploymentRead, DeploymentState, DeployPolicyUpdate
@@ -52,6 +52,8 @@ Lock = Literal["update", "skip"] | None
 
 class DeploymentRecord(BaseModel):
     """A deployments row with its tenant's and app's names."""
+
+    model_config = ConfigDict(defer_build=True)  # validator built on first use, not at import
 
     id: str
     tenant_id: str
@@ -91,6 +93,8 @@ class DeploymentRecord(BaseModel):
 
 
 class PolicyRow(BaseModel):
+    model_config = ConfigDict(defer_build=True)  # validator built on first use, not at import
+
     approval_environments: list[str]
     approval_channel: str | None
     approval_ttl_seconds: int

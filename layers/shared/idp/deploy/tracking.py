@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from idp.audit.service import TenantRef
 from idp.audit.service import record as audit_record
@@ -57,6 +57,8 @@ StartResult = Literal["started", "waiting", "failed_to_start", "skipped", "app_d
 
 class PollSummary(BaseModel):
     """What one pass (or a run of passes) of the poller did."""
+
+    model_config = ConfigDict(defer_build=True)  # validator built on first use, not at import
 
     passes: int = 1
     expired: int = 0
@@ -156,6 +158,8 @@ def _sync(argocd: ArgoCdClient, app: AppRecord, deployment: DeploymentRecord, na
 
 # -- following a sync -------------------------------------------------------------------
 class Verdict(BaseModel):
+    model_config = ConfigDict(defer_build=True)  # validator built on first use, not at import
+
     outcome: Literal["wait", "succeeded", "failed"]
     message: str | None = None
     deployed_revision: str | None = None

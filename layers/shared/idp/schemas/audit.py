@@ -5,14 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from idp.schemas import Model
 
 __all__ = ["AuditEntry", "AuditQuery", "Outcome"]
 
 Outcome = Literal["ok", "denied", "failed"]
 
 
-class AuditEntry(BaseModel):
+class AuditEntry(Model):
     id: int
     at: datetime
     actor: str
@@ -27,7 +29,7 @@ class AuditEntry(BaseModel):
     details: dict[str, Any]
 
 
-class AuditQuery(BaseModel):
+class AuditQuery(Model):
     """What to read. `tenant_ids` None reads every entry; a list reads only those tenants' entries."""
 
     tenant_ids: list[str] | None = None

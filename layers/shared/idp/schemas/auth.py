@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from idp.schemas import Model
 from idp.schemas.grammar import Line, SlackId
 
 __all__ = [
@@ -26,24 +27,24 @@ __all__ = [
 
 
 
-class TokenRequest(BaseModel):
+class TokenRequest(Model):
     """`POST /auth/token`: the OIDC ID token to exchange (or send it as `Authorization: Bearer`)."""
 
     id_token: str = Field(min_length=1, max_length=16_384)
 
 
-class TokenResponse(BaseModel):
+class TokenResponse(Model):
     access_token: str
     token_type: Literal["Bearer"] = "Bearer"
     expires_in: int = Field(description="seconds until the access token expires")
 
 
-class TenantRole(BaseModel):
+class TenantRole(Model):
     name: str
     role: str
 
 
-class MeRead(BaseModel):
+class MeRead(Model):
     """`GET /auth/me`: the caller and the tenants they belong to."""
 
     user_id: str
@@ -54,7 +55,7 @@ class MeRead(BaseModel):
     tenants: list[TenantRole] = Field(default_factory=list)
 
 
-class UserRecord(BaseModel):
+class UserRecord(Model):
     """A row of `users`."""
 
     id: str
@@ -66,7 +67,7 @@ class UserRecord(BaseModel):
     last_login_at: datetime
 
 
-class SlackUserRef(BaseModel):
+class SlackUserRef(Model):
     """`POST /auth/slack/token`: the Slack user (workspace and user id) the chat-ops function acts for."""
 
     team_id: SlackId
@@ -79,7 +80,7 @@ class SlackLinkRequest(SlackUserRef):
     code: Line | None = Field(default=None, min_length=1, max_length=32)
 
 
-class SlackToken(BaseModel):
+class SlackToken(Model):
     """A linked Slack user's short-lived platform token (the linked user's own rights)."""
 
     token: str
@@ -87,7 +88,7 @@ class SlackToken(BaseModel):
     expires_at: datetime = Field(description="the token is valid at least until then")
 
 
-class SlackLinkRead(BaseModel):
+class SlackLinkRead(Model):
     """A Slack user's link to a platform user."""
 
     team_id: str
@@ -97,7 +98,7 @@ class SlackLinkRead(BaseModel):
     linked_at: datetime
 
 
-class LinkCodeRead(BaseModel):
+class LinkCodeRead(Model):
     """`POST /auth/link-codes`: a one-time code for `/idp link <code>` in Slack, shown once."""
 
     code: str
@@ -105,12 +106,12 @@ class LinkCodeRead(BaseModel):
     instructions: str
 
 
-class DeliveryClaim(BaseModel):
+class DeliveryClaim(Model):
     """`POST /auth/slack/deliveries`: a Slack delivery the chat-ops app is about to act on."""
 
     key: str = Field(min_length=1, max_length=300, pattern=r"^[\x21-\x7e]+$")
     kind: str = Field(min_length=1, max_length=40, pattern=r"^[a-z_]+$")
 
 
-class DeliveryClaimed(BaseModel):
+class DeliveryClaimed(Model):
     first: bool = Field(description="false: a duplicate of a delivery already acted on; drop it")

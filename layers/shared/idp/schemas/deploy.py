@@ -6,9 +6,10 @@ import re
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from idp.repo_urls import normalize_repo_url
+from idp.schemas import Model
 from idp.schemas.grammar import AppName, EnvironmentName, Revision, SlackChannel, Text
 
 __all__ = [
@@ -37,7 +38,7 @@ FINAL_STATES: tuple[DeploymentState, ...] = ("rejected", "expired", "succeeded",
 
 
 
-class _Strict(BaseModel):
+class _Strict(Model):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -71,7 +72,7 @@ class AppCreate(_Strict):
         return value
 
 
-class AppEnvironmentStatus(BaseModel):
+class AppEnvironmentStatus(Model):
     """Argo CD's live view of one environment of an app (None fields: Argo CD did not say)."""
 
     environment: str
@@ -86,7 +87,7 @@ class AppEnvironmentStatus(BaseModel):
     last_deployed_at: datetime | None = None
 
 
-class AppRead(BaseModel):
+class AppRead(Model):
     tenant: str
     name: str
     repo_url: str
@@ -124,7 +125,7 @@ class DeploymentDecision(_Strict):
     comment: Text | None = Field(default=None, max_length=500)
 
 
-class DeploymentRead(BaseModel):
+class DeploymentRead(Model):
     id: str
     tenant: str
     app: str
@@ -152,7 +153,7 @@ class DeploymentRead(BaseModel):
 
 
 # -- approval policy ------------------------------------------------------------------
-class DeployPolicyRead(BaseModel):
+class DeployPolicyRead(Model):
     tenant: str
     approval_environments: list[str] = Field(description="environments whose deploys need an approval")
     approval_channel: str | None = Field(default=None, description="Slack channel id where approvals are asked")

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from idp.kube_names import MAX_LABEL, validate_dns1123_label
+from idp.schemas import Model
 
 __all__ = [
     "ServiceAccountCreate",
@@ -21,7 +22,7 @@ __all__ = [
 ServiceAccountRole = Literal["admin", "developer", "viewer"]
 
 
-class ServiceAccountCreate(BaseModel):
+class ServiceAccountCreate(Model):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=MAX_LABEL, description="DNS-1123 label, unique among live accounts")
@@ -41,7 +42,7 @@ class ServiceAccountCreate(BaseModel):
         return validate_dns1123_label(value)
 
 
-class ServiceAccountRead(BaseModel):
+class ServiceAccountRead(Model):
     """A service account as shown to people; never carries the token or its hash."""
 
     id: str
@@ -61,7 +62,7 @@ class ServiceAccountCreated(ServiceAccountRead):
     token: str = Field(description="store it now; the platform keeps only its hash")
 
 
-class ServiceAccountPrincipal(BaseModel):
+class ServiceAccountPrincipal(Model):
     """Who a valid service-account token stands for."""
 
     id: str

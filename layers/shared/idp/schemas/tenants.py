@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_validator
 
 from idp.kube_names import MAX_LABEL, namespace_name, validate_dns1123_label, validate_quantity
 from idp.repo_urls import normalize_repo_url
+from idp.schemas import Model
 from idp.schemas.grammar import EnvironmentName, Line, UserId, no_control_characters
 
 __all__ = [
@@ -35,7 +36,7 @@ MAX_REPOSITORIES = 50
 RESERVED_NAMES = {"default": "Argo CD's built-in project is called 'default'"}
 
 
-class _Strict(BaseModel):
+class _Strict(Model):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -156,7 +157,7 @@ class TenantUpdate(_Strict):
         return None if value is None else normalize_repositories(value)
 
 
-class TenantRead(BaseModel):
+class TenantRead(Model):
     id: str = Field(description="immutable; names can be reused after a delete, ids never")
     name: str
     display_name: str
@@ -177,7 +178,7 @@ class MemberCreate(_Strict):
     role: Role
 
 
-class MemberRead(BaseModel):
+class MemberRead(Model):
     user: str
     role: Role
     added_by: str

@@ -9,10 +9,12 @@ name is a stranger to them.
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from idp.kube_names import namespace_name, parse_quantity
-from idp.schemas.tenants import MemberRead, Quota, Role
+
+if TYPE_CHECKING:  # annotations only: the deploy poller reaches this module and needs no tenant models
+    from idp.schemas.tenants import MemberRead, Quota, Role
 
 __all__ = [
     "LABEL_ENV",

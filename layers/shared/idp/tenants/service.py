@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from idp.db import Database, on_unique_violation
 from idp.errors import Conflict, InvalidInput, NotFound
@@ -35,6 +35,8 @@ __all__ = [
 
 
 class TenantRecord(BaseModel):
+    model_config = ConfigDict(defer_build=True)  # validator built on first use, not at import
+
     id: str
     name: str
     display_name: str
