@@ -22,16 +22,15 @@ module at all: it verifies with `idp.auth.public_keys`, which reads the same sec
 from __future__ import annotations
 
 import json
-import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
+from idp.auth.public_keys import ParsedKeySecret
 from idp.clients import secrets
-from idp.config import Settings, read_secret
-from idp.errors import DownstreamError
+from idp.config import Settings
 
 __all__ = [
     "KeySet",
@@ -136,29 +135,12 @@ class KeySet(BaseModel):
 # costs milliseconds, and the authorizer verifies on every uncached request.
 _parsed_public: dict[str, tuple[int, Any]] = {}
 _parsed_private: dict[str, tuple[int, Any]] = {}
-_last_loaded: tuple[str, KeySet] | None = None
-_load_lock = threading.Lock()
+_keyset = ParsedKeySecret(KeySet.model_validate_json)
 
 
 def load_keyset(settings: Settings, *, force: bool = False) -> KeySet:
     """The key set named by `JWT_KEYS_SECRET_ID` (cached by `read_secret`; `force` re-reads it)."""
-    global _last_loaded
-    if not settings.jwt_keys_secret_id:
-        raise RuntimeError("JWT_KEYS_SECRET_ID is not configured")
-    try:
-        raw = read_secret(settings.jwt_keys_secret_id, force=force)
-    except DownstreamError as exc:
-        raise DownstreamError("the platform signing keys are unavailable", code="signing_keys_unavailable") from exc
-    with _load_lock:
-        if _last_loaded is not None and _last_loaded[0] == raw:
-            return _last_loaded[1]
-        try:
-            keyset = KeySet.model_validate_json(raw)
-        except ValueError:
-            # Never echo the secret (pydantic's errors quote the input): name the problem only.
-            raise RuntimeError(f"the signing key secret {settings.jwt_keys_secret_id} is malformed") from None
-        _last_loaded = (raw, keyset)
-        return keyset
+    return _keyset.load(settings.jwt_keys_secret_id, force=force)
 
 
 def generate_key() -> SigningKey:

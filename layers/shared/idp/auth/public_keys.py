@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Mapping
-from typing import Any, Protocol
+from collections.abc import Callable, Mapping
+from typing import Any, Generic, Protocol, TypeVar
 
 from idp.env import read_secret
 from idp.errors import DownstreamError
 
-__all__ = ["KeySettings", "PublicKey", "PublicKeySet", "load_public_keys"]
+__all__ = ["KeySettings", "ParsedKeySecret", "PublicKey", "PublicKeySet", "load_public_keys"]
+
+K = TypeVar("K")
 
 
 class KeySettings(Protocol):
@@ -96,26 +98,40 @@ def _key(entry: Any) -> PublicKey:
     raise ValueError("every signing key needs a private_pem or a public_pem")
 
 
-_last_loaded: tuple[str, PublicKeySet] | None = None
-_load_lock = threading.Lock()
+class ParsedKeySecret(Generic[K]):
+    """The signing-key secret parsed once per value: `read_secret` caches the text, this the parse.
+
+    Shared by the verifier (`PublicKeySet`, no pydantic: the authorizer's path) and the signer
+    (`idp.auth.keys.KeySet`)."""
+
+    def __init__(self, parse: Callable[[str], K]) -> None:
+        self._parse = parse
+        self._last: tuple[str, K] | None = None
+        self._lock = threading.Lock()
+
+    def load(self, secret_id: str | None, *, force: bool = False) -> K:
+        """The key set named by `JWT_KEYS_SECRET_ID` (`force` re-reads the secret)."""
+        if not secret_id:
+            raise RuntimeError("JWT_KEYS_SECRET_ID is not configured")
+        try:
+            raw = read_secret(secret_id, force=force)
+        except DownstreamError as exc:
+            raise DownstreamError("the platform signing keys are unavailable", code="signing_keys_unavailable") from exc
+        with self._lock:
+            if self._last is not None and self._last[0] == raw:
+                return self._last[1]
+            try:
+                parsed = self._parse(raw)
+            except ValueError:
+                # Never echo the secret (parsers' errors may quote the input): name the problem only.
+                raise RuntimeError(f"the signing key secret {secret_id} is malformed") from None
+            self._last = (raw, parsed)
+            return parsed
+
+
+_public_keys = ParsedKeySecret(lambda raw: PublicKeySet.from_secret_string(raw))
 
 
 def load_public_keys(settings: KeySettings, *, force: bool = False) -> PublicKeySet:
     """The key set named by `JWT_KEYS_SECRET_ID` (cached by `read_secret`; `force` re-reads it)."""
-    global _last_loaded
-    if not settings.jwt_keys_secret_id:
-        raise RuntimeError("JWT_KEYS_SECRET_ID is not configured")
-    try:
-        raw = read_secret(settings.jwt_keys_secret_id, force=force)
-    except DownstreamError as exc:
-        raise DownstreamError("the platform signing keys are unavailable", code="signing_keys_unavailable") from exc
-    with _load_lock:
-        if _last_loaded is not None and _last_loaded[0] == raw:
-            return _last_loaded[1]
-        try:
-            keys = PublicKeySet.from_secret_string(raw)
-        except ValueError:
-            # Never echo the secret: name the problem only.
-            raise RuntimeError(f"the signing key secret {settings.jwt_keys_secret_id} is malformed") from None
-        _last_loaded = (raw, keys)
-        return keys
+    return _public_keys.load(settings.jwt_keys_secret_id, force=force)
