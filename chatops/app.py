@@ -84,6 +84,26 @@ def signed_by_slack(request: Request, verifier: SignatureVerifier) -> bool:
     return verifier.is_valid(body=body, timestamp=timestamp, signature=signature)
 
 
+def malformed(request: Request) -> str | None:
+    """Why a signed body is not one Slack sends (a form with a payload, command or event; or a JSON
+    object), or None."""
+    raw = request.raw_body or b""
+    text = raw.decode("utf-8") if isinstance(raw, bytes) else raw  # signed_by_slack decoded it already
+    media = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if media == "application/json":
+        try:
+            document = json.loads(text)
+        except ValueError:
+            return "the body is not valid JSON"
+        return None if isinstance(document, dict) else "the JSON body is not an object"
+    if media == "application/x-www-form-urlencoded":
+        from urllib.parse import parse_qs
+
+        form = parse_qs(text)
+        return None if form else "the form body is empty"
+    return f"Slack sends forms or JSON, not {media or 'untyped bodies'}"
+
+
 # Any media type: Slack sends forms and JSON, and anything unsigned is answered 401 by `signed_by_slack`
 # in the platform's error shape (Chalice's own 415 would not be).
 @app.route("/slack/events", methods=["POST"], content_types=["*/*"])
@@ -93,6 +113,10 @@ def slack_events() -> Response:
     handler, verifier = slack_handler()
     if not signed_by_slack(request, verifier):
         return Response(status_code=401, body=json.dumps(_INVALID_REQUEST), headers=_json_headers())
+    problem = malformed(request)
+    if problem is not None:  # signed, yet no Slack request looks like this: a 400 that names why
+        body = {"error": {"code": "invalid_slack_request", "message": problem, "details": None}}
+        return Response(status_code=400, body=json.dumps(body), headers=_json_headers())
     response: Response = handler.handle(request)
     if response.status_code == 401:
         # Bolt's {"error": "invalid request"}, in the platform's error shape.

@@ -109,6 +109,10 @@ _SLACK_EVENTS: dict[str, Any] = {
     },
     "responses": {
         "200": {"description": "Bolt's acknowledgement (empty, or a message or view for Slack)"},
+        "400": {
+            "description": "invalid_slack_request: signed, but not a form or JSON object as Slack sends",
+            "content": {"application/json": {"schema": {"$ref": ERROR_SCHEMA_REF}}},
+        },
         "401": {
             "description": "invalid_slack_signature: not signed by Slack, or more than 300 s old",
             "content": {"application/json": {"schema": {"$ref": ERROR_SCHEMA_REF}}},

@@ -62,6 +62,21 @@ def test_what_no_slack_request_holds_is_refused_before_bolt_parses_it(slack: Sla
     assert requests.post(app_url, data=signed, headers=headers, timeout=30).status_code == 401
 
 
+def test_a_signed_body_that_no_slack_request_holds_is_400(slack: SlackEmulator, app_url: str) -> None:
+    for content_type, body in (
+        ("application/json", "[null, null]"),
+        ("application/json", "{not json"),
+        ("application/x-www-form-urlencoded", ""),
+        ("text/plain", "hello"),
+    ):
+        timestamp = int(time.time())
+        headers = {"Content-Type": content_type, "X-Slack-Request-Timestamp": str(timestamp)}
+        headers["X-Slack-Signature"] = sign_request(slack.signing_secret, timestamp, body)
+        response = requests.post(app_url, data=body.encode(), headers=headers, timeout=30)
+        assert response.status_code == 400, (content_type, body, response.text)
+        assert response.json()["error"]["code"] == "invalid_slack_request"
+
+
 def test_a_stale_timestamp_is_refused(slack: SlackEmulator, app_url: str) -> None:
     response = slack.send_command(app_url, "help", timestamp=int(time.time()) - 301)
     assert response.status_code == 401
