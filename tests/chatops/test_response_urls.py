@@ -17,7 +17,6 @@ _CHATOPS = str(Path(__file__).resolve().parents[2] / "chatops")
 if _CHATOPS not in sys.path:
     sys.path.append(_CHATOPS)
 
-from replies import reply, response_url_allowed
 
 
 @pytest.fixture
@@ -42,6 +41,8 @@ def elsewhere() -> Iterator[tuple[str, list[str]]]:
 
 
 def test_only_slacks_hosts_are_response_urls(slack: Any) -> None:
+    from replies import response_url_allowed
+
     assert response_url_allowed("https://hooks.slack.com/actions/T1/2/abc")
     assert response_url_allowed(f"{slack.url}/_responses/xyz")  # the emulator's origin, as SLACK_API_URL names it
     assert not response_url_allowed("https://hooks.slack.com.evil.example/actions")
@@ -50,6 +51,8 @@ def test_only_slacks_hosts_are_response_urls(slack: Any) -> None:
 
 
 def test_a_made_up_response_url_gets_no_post(slack: Any, elsewhere: tuple[str, list[str]]) -> None:
+    from replies import reply
+
     url, hits = elsewhere
     assert reply({"response_url": f"{url}/steal"}, "secret answer") is False
     assert hits == []
