@@ -174,19 +174,22 @@ def host_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
         manifest = json.loads((HOST_BUILD / "manifest.json").read_text())
         if manifest.get("sources") == package.sources(*package.read_template()):
             return HOST_BUILD
-    out = tmp_path_factory.mktemp("host-build")
     script = Path(__file__).resolve().parents[1] / "scripts" / "package.py"
-    built = subprocess.run(
-        [sys.executable, str(script), "--platform", "host", "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    if built.returncode != 0:
-        reason = f"could not build the host artefacts (no PyPI?): {built.stderr.strip()[-300:]}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
+    pins = ROOT / ".build" / "lambda"
+    steps = []
+    if not (pins / "SharedLayer-requirements.txt").is_file():
+        # The host build installs the versions the Lambda build resolved: make those first.
+        pins = tmp_path_factory.mktemp("lambda-build")
+        steps.append(["--platform", "lambda", "--out", str(pins)])
+    out = tmp_path_factory.mktemp("host-build")
+    steps.append(["--platform", "host", "--out", str(out), "--pins", str(pins)])
+    for step in steps:
+        built = subprocess.run([sys.executable, str(script), *step], capture_output=True, text=True, timeout=600)
+        if built.returncode != 0:
+            reason = f"could not build the artefacts (no PyPI?): {built.stderr.strip()[-300:]}"
+            if os.environ.get("CI") == "true":
+                pytest.fail(reason)
+            pytest.skip(reason)
     return out
 
 
