@@ -177,19 +177,20 @@ def _authorize_deployment(
     database: Callable[[], Database], caller: Caller, deployment_id: str | None, action: Action
 ) -> TenantAccess:
     """`action` on the tenant of the deployment; an unknown id and an outsider both get `deployment_not_found`."""
+    from idp.deploy.flows import deployment_not_found, deployment_tenant_id  # only the argocd function's routes
+
     if not deployment_id or not _is_uuid(deployment_id):
-        raise _deployment_not_found(deployment_id or "")
-    from idp.deploy.flows import deployment_tenant_id  # only the argocd function pays for this import
+        raise deployment_not_found(deployment_id or "")
 
     db = database()
     with db.transaction():
         tenant_id = deployment_tenant_id(db, deployment_id)
         if tenant_id is None:
-            raise _deployment_not_found(deployment_id)
+            raise deployment_not_found(deployment_id)
         try:
             return authorize_tenant_id(db, caller, tenant_id, action)
         except NotFound:
-            raise _deployment_not_found(deployment_id) from None
+            raise deployment_not_found(deployment_id) from None
 
 
 def _is_uuid(value: str) -> bool:
@@ -198,12 +199,6 @@ def _is_uuid(value: str) -> bool:
         return str(UUID(value)) == value.lower()
     except ValueError:
         return False
-
-
-def _deployment_not_found(deployment_id: str) -> NotFound:
-    return NotFound(
-        f"deployment '{deployment_id}' not found", code="deployment_not_found", details={"deployment": deployment_id}
-    )
 
 
 def _check_service_account_active(db: Database, caller: Caller) -> None:

@@ -2,6 +2,7 @@
 
 from idp.db.connection import Database, connect, get_database, parse_database_url, reset_database
 from idp.db.errors import on_unique_violation
+from idp.db.ids import is_uuid
 from idp.db.migrate import applied_versions, apply_migrations, default_migrations_dir
 
 __all__ = [
@@ -11,6 +12,7 @@ __all__ = [
     "connect",
     "default_migrations_dir",
     "get_database",
+    "is_uuid",
     "on_unique_violation",
     "parse_database_url",
     "reset_database",

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "authorized_deployment",
+    "deployment_not_found",
     "deployment_tenant_id",
     "get_deployment",
     "list_deployments",
@@ -56,7 +57,7 @@ def _fingerprint(**fields: str | None) -> str:
     return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
 
 
-def _deployment_not_found(deployment_id: str) -> NotFound:
+def deployment_not_found(deployment_id: str) -> NotFound:
     return NotFound(
         f"deployment '{deployment_id}' not found", code="deployment_not_found", details={"deployment": deployment_id}
     )
@@ -257,7 +258,7 @@ def read_deployment(db: Database, deployment_id: str) -> DeploymentRead:
     with db.transaction():
         deployment = service.get_deployment(db, deployment_id)
     if deployment is None:
-        raise _deployment_not_found(deployment_id)
+        raise deployment_not_found(deployment_id)
     return deployment.read()
 
 
@@ -283,7 +284,7 @@ def authorized_deployment(
     """The deployment if it belongs to the tenant the gate gave `access` to; 404 otherwise (unknown ids too)."""
     deployment = service.get_deployment(db, deployment_id, lock="update" if lock else None)
     if deployment is None or deployment.tenant_id != access.tenant.id:
-        raise _deployment_not_found(deployment_id)
+        raise deployment_not_found(deployment_id)
     return deployment
 
 

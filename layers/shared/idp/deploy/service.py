@@ -13,13 +13,12 @@ Deployments
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from idp.db import Database
+from idp.db import Database, is_uuid
 from idp.schemas.deploy import DeploymentKind, DeploymentRead, DeploymentState, DeployPolicyUpdate
 
 __all__ = [
@@ -113,12 +112,6 @@ _JOIN = "JOIN tenants t ON t.id = d.tenant_id JOIN apps a ON a.id = d.app_id"
 _LOCKS = {None: "", "update": " FOR UPDATE OF d", "skip": " FOR UPDATE OF d SKIP LOCKED"}
 
 
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
 
 
 def db_now(db: Database) -> datetime:
@@ -177,7 +170,7 @@ def insert_deployment(
 
 def get_deployment(db: Database, deployment_id: str, *, lock: Lock = None) -> DeploymentRecord | None:
     """The deployment (any id text is accepted: a malformed one is simply not found)."""
-    if not _is_uuid(deployment_id):
+    if not is_uuid(deployment_id):
         return None
     row = db.row(
         f"SELECT {_COLUMNS} FROM deployments d {_JOIN} WHERE d.id = CAST(:id AS uuid){_LOCKS[lock]}",

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import uuid
 from typing import Any
 
-from idp.db import Database, on_unique_violation
+from idp.db import Database, is_uuid, on_unique_violation
 from idp.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from idp.schemas.service_accounts import (
     ServiceAccountCreate,
@@ -172,9 +171,7 @@ def authenticate_token(db: Database, token: str) -> ServiceAccountPrincipal:
 def is_active(db: Database, service_account_id: str) -> bool:
     """Not revoked, not expired, tenant live. Checked on every request, because API Gateway
     caches authorizer answers and a revocation must take effect at once."""
-    try:
-        uuid.UUID(service_account_id)
-    except (ValueError, TypeError, AttributeError):
+    if not is_uuid(service_account_id):
         return False
     rows = db.run(
         "SELECT EXISTS (SELECT 1 FROM service_accounts sa JOIN tenants t ON t.id = sa.tenant_id"

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from idp.db import Database, on_unique_violation
+from idp.db import Database, is_uuid, on_unique_violation
 from idp.errors import Conflict, InvalidInput, NotFound
 from idp.kube_names import namespace_name
 from idp.schemas.tenants import MemberRead, Quota, Role, TenantStatus, normalize_repositories
@@ -94,7 +93,7 @@ def get_tenant(db: Database, name: str, *, for_update: bool = False) -> TenantRe
 
 def get_tenant_by_id(db: Database, tenant_id: str, *, live: bool = True) -> TenantRecord | None:
     """The tenant with this id (only while it lives, unless `live` is False); None otherwise."""
-    if not _is_uuid(tenant_id):
+    if not is_uuid(tenant_id):
         return None
     sql = f"SELECT {_COLUMNS} FROM tenants WHERE id = CAST(:id AS uuid)"
     row = db.row(sql + (" AND deleted_at IS NULL" if live else ""), id=tenant_id)
@@ -286,9 +285,3 @@ def count_owners(db: Database, tenant: TenantRecord) -> int:
     return int(rows[0][0])
 
 
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except (ValueError, TypeError, AttributeError):
-        return False
-    return True
